@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric targets are compiled with optimisation even in debug builds (kernels run ~300× slower at -Onone,
+// see ../shared/PERFORMANCE.md) and, on x86_64, with AVX2 + FMA so SIMD8<Float> maps to vector registers.
+#if arch(x86_64)
+let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+#else
+let vectorFlags: [SwiftSetting] = []
+#endif
+let numericSettings: [SwiftSetting] = vectorFlags + [.unsafeFlags(["-O"])]
+
+let package = Package(
+    name: "tms",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tms", targets: ["tms"]),
+        .library(name: "TMSExperiments", targets: ["TMSExperiments"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Numbers only: storage, SIMD kernels, random streams, parallel-for, safetensors I/O.
+        .target(name: "TMSCore", swiftSettings: numericSettings, linkerSettings: [.linkedLibrary("m")]),
+        // Models, feature distributions, loss, optimisers, schedules, trainer.
+        .target(name: "TMSModels", dependencies: ["TMSCore"], swiftSettings: numericSettings),
+        // Pure functions of weight matrices.
+        .target(name: "TMSAnalysis", dependencies: ["TMSCore"], swiftSettings: numericSettings),
+        // SVG figures and HTML reports from values.
+        .target(name: "TMSRender", dependencies: ["TMSCore", "TMSAnalysis"]),
+        // The paper's named experiments, run folders, checks.
+        .target(name: "TMSExperiments", dependencies: ["TMSCore", "TMSModels", "TMSAnalysis", "TMSRender"],
+                swiftSettings: numericSettings),
+        // The command-line tool.
+        .executableTarget(name: "tms", dependencies: [
+            "TMSCore", "TMSModels", "TMSAnalysis", "TMSRender", "TMSExperiments",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Plain Double reference implementations used to check the fast Float code.
+        .target(name: "TMSTestSupport", dependencies: ["TMSCore", "TMSModels"], path: "Tests/TMSTestSupport"),
+        .testTarget(name: "TMSCoreTests", dependencies: ["TMSCore", "TMSTestSupport"]),
+        .testTarget(name: "TMSModelsTests", dependencies: ["TMSCore", "TMSModels", "TMSTestSupport"]),
+        .testTarget(name: "TMSAnalysisTests", dependencies: ["TMSCore", "TMSAnalysis"]),
+        .testTarget(name: "TMSRenderTests", dependencies: ["TMSRender", "TMSAnalysis", "TMSCore"]),
+        .testTarget(name: "TMSExperimentsTests", dependencies: ["TMSExperiments", "TMSModels", "TMSAnalysis", "TMSCore"]),
+        .testTarget(name: "TMSCLITests", dependencies: ["tms"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,85 @@
+import Foundation
+import TMSCore
+
+/// The trained parameters of K instances of one toy model, in PyTorch/ARENA layout (SPEC §6).
+///
+/// - Tied models: `W` [instance, hidden, feature] (column i of an instance's m×n matrix is W_i).
+/// - `abs`: `W` holds W₁ [instance, hidden, feature]; `W2` holds W₂ [instance, feature, hidden].
+/// - `bias` is `b_final` [instance, feature].
+public struct ToyModelWeights: Sendable, Equatable {
+    public let model: ModelKind
+    public let featureCount: Int
+    public let hiddenCount: Int
+    public let instanceCount: Int
+    public var W: [Float]
+    public var W2: [Float]?
+    public var bias: [Float]
+
+    public init(model: ModelKind, featureCount: Int, hiddenCount: Int, instanceCount: Int,
+                W: [Float], W2: [Float]?, bias: [Float]) {
+        let mn = featureCount * hiddenCount * instanceCount
+        precondition(W.count == mn && bias.count == featureCount * instanceCount)
+        precondition(model.isTied ? W2 == nil : W2?.count == mn)
+        self.model = model; self.featureCount = featureCount; self.hiddenCount = hiddenCount
+        self.instanceCount = instanceCount; self.W = W; self.W2 = W2; self.bias = bias
+    }
+
+    /// Instance k's W (or W₁) as an m×n matrix; column i is feature i's direction.
+    public func weightMatrix(instance k: Int) -> Matrix {
+        let size = hiddenCount * featureCount
+        return Matrix(rowCount: hiddenCount, columnCount: featureCount, values: Array(W[(k * size)..<((k + 1) * size)]))
+    }
+
+    /// Instance k's W₂ as an n×m matrix (`abs` only).
+    public func outputMatrix(instance k: Int) -> Matrix? {
+        guard let W2 else { return nil }
+        let size = hiddenCount * featureCount
+        return Matrix(rowCount: featureCount, columnCount: hiddenCount, values: Array(W2[(k * size)..<((k + 1) * size)]))
+    }
+
+    /// Instance k's output bias b (length n).
+    public func bias(instance k: Int) -> [Float] {
+        Array(bias[(k * featureCount)..<((k + 1) * featureCount)])
+    }
+
+    /// The safetensors tensors with PyTorch/ARENA names and shapes.
+    public var tensors: [String: Tensor] {
+        let K = instanceCount, m = hiddenCount, n = featureCount
+        var out: [String: Tensor] = ["b_final": Tensor(shape: [K, n], values: bias)]
+        if let W2 {
+            out["W1"] = Tensor(shape: [K, m, n], values: W)
+            out["W2"] = Tensor(shape: [K, n, m], values: W2)
+        } else {
+            out["W"] = Tensor(shape: [K, m, n], values: W)
+        }
+        return out
+    }
+
+    /// Reads weights back from safetensors tensors; throws a one-line `ConfigError` if names or shapes are off.
+    public init(model: ModelKind, tensors: [String: Tensor]) throws {
+        guard let b = tensors["b_final"], b.shape.count == 2 else { throw ConfigError("weights lack b_final [instance, feature]") }
+        let K = b.shape[0], n = b.shape[1]
+        let main = model.isTied ? tensors["W"] : tensors["W1"]
+        let mainName = model.isTied ? "W" : "W1"
+        guard let w = main, w.shape.count == 3, w.shape[0] == K, w.shape[2] == n else {
+            throw ConfigError("weights lack \(mainName) [instance, hidden, feature] matching b_final \(b.shape)")
+        }
+        let m = w.shape[1]
+        var w2: [Float]? = nil
+        if !model.isTied {
+            guard let t = tensors["W2"], t.shape == [K, n, m] else { throw ConfigError("weights lack W2 [\(K), \(n), \(m)]") }
+            w2 = t.values
+        }
+        self.init(model: model, featureCount: n, hiddenCount: m, instanceCount: K, W: w.values, W2: w2, bias: b.values)
+    }
+
+    /// Xavier-normal initialisation, std √(2/(n+m)) per matrix, biases 0 (SPEC §1), drawn from `rng`.
+    /// Returns one instance's (W or W₁ [m][n], W₂ [n][m] or nil).
+    public static func initialParameters(model: ModelKind, featureCount n: Int, hiddenCount m: Int,
+                                         rng: inout RandomStream) -> (W: [Float], W2: [Float]?) {
+        let std = (2.0 / Double(n + m)).squareRoot()
+        let w = (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) }
+        let w2 = model.isTied ? nil : (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) }
+        return (w, w2)
+    }
+}
