@@ -20,6 +20,11 @@ public struct LossCurve: Sendable, Codable, Equatable {
 public struct WeightSnapshot: Sendable {
     public let step: Int
     public let weights: ToyModelWeights
+
+    public init(step: Int, weights: ToyModelWeights) {
+        self.step = step
+        self.weights = weights
+    }
 }
 
 /// Why training stopped early; `description` is one line.
@@ -60,10 +65,14 @@ public struct TrainingResult: Sendable {
 public struct Trainer: Sendable {
     public let config: TrainingConfig
     public let threads: Int
+    /// Warm start: every seed of instance k starts from instance k of these weights instead of the Xavier
+    /// initialisation (used to follow a solution branch, e.g. the pentagon as one feature's density varies).
+    public var initialWeights: ToyModelWeights?
 
-    public init(config: TrainingConfig, threads: Int = availableProcessorCount) {
+    public init(config: TrainingConfig, threads: Int = availableProcessorCount, initialWeights: ToyModelWeights? = nil) {
         self.config = config
         self.threads = max(1, threads)
+        self.initialWeights = initialWeights
     }
 
     /// Steps at which the loss is recorded: `lossLogPoints` evenly spaced, first and last included.
@@ -77,19 +86,31 @@ public struct Trainer: Sendable {
                       progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingResult {
         try config.validate()
         let c = config
+        if let start = initialWeights {
+            guard start.model == c.model, start.featureCount == c.featureCount, start.hiddenCount == c.hiddenCount,
+                  start.instanceCount == c.instanceCount else {
+                throw ConfigError("initial weights (\(start.model.rawValue), \(start.instanceCount)×\(start.hiddenCount)×\(start.featureCount)) do not match the config (\(c.model.rawValue), \(c.instanceCount)×\(c.hiddenCount)×\(c.featureCount))")
+            }
+        }
         let K = c.instanceCount, N = c.bestOf, slots = K * N
         let root = RandomStream(seed: c.seed)
         let states: [InstanceState] = (0..<slots).map { s in
             let k = s / N, r = s % N
             var initStream = root.split(UInt64(k), UInt64(r), 0)
-            let (w, w2) = ToyModelWeights.initialParameters(model: c.model, featureCount: c.featureCount,
+            var (w, w2) = ToyModelWeights.initialParameters(model: c.model, featureCount: c.featureCount,
                                                              hiddenCount: c.hiddenCount, rng: &initStream)
+            var b = [Float](repeating: 0, count: c.featureCount)
+            if let start = initialWeights {
+                w = start.weightMatrix(instance: k).values
+                w2 = start.outputMatrix(instance: k)?.values
+                b = start.bias(instance: k)
+            }
             return InstanceState(model: c.model, featureCount: c.featureCount, hiddenCount: c.hiddenCount,
                                  importance: c.importance[k],
                                  sampler: FeatureSampler(featureCount: c.featureCount, probability: c.featureProbability[k],
                                                          distribution: c.distribution, signed: c.model.usesSignedInputs),
                                  dataStream: root.split(UInt64(k), UInt64(r), 1), W: w, W2: w2,
-                                 bias: [Float](repeating: 0, count: c.featureCount), batchSize: c.batchSize)
+                                 bias: b, batchSize: c.batchSize)
         }
         let logSteps = loggedSteps
         var curves = [[Float]](repeating: [Float](repeating: .nan, count: logSteps.count), count: slots)

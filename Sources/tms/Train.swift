@@ -57,6 +57,7 @@ struct Train: ParsableCommand {
     @Option(help: "Output run folder (must not exist); default runs/train-<time>.") var out: String?
     @Option(help: "Re-run the config.json of an earlier run (other config flags are ignored).") var config: String?
     @Flag(help: "Print only the run folder's path on stdout.") var quiet = false
+    @Flag(name: .customLong("no-report"), help: "Skip figures/ and report.html.") var noReport = false
 
     func resolvedConfig() throws -> TrainingConfig {
         if let config {
@@ -115,7 +116,9 @@ struct Train: ParsableCommand {
             let bar = ProgressBar(label: "train")
             let result = try Trainer(config: config, threads: threads).train(progress: bar.update)
             let run = TrainedRun(result: result)
-            try RunFolder.write(try run.files(), to: folder)
+            var files = try run.files()
+            if !noReport { files.merge(RunReport.files(run)) { $1 } }
+            try RunFolder.write(files, to: folder)
             print(folder.path)
             if !quiet { print(instanceTable(run)) }
         }

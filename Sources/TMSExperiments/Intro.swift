@@ -1,0 +1,125 @@
+import Foundation
+import TMSCore
+import TMSModels
+import TMSAnalysis
+
+/// The paper's introduction figure (Elhage et al. 2022, §1 Figure 1 and §2 "Demonstrating Superposition"):
+/// a ReLU-output model with n = 5 features in m = 2 dimensions, importance I_i = 0.9^i, ten instances with
+/// feature probability p = 20^(−t), t ∈ linspace(0, 1, 10), lowest-loss of several seeds kept.
+///
+/// Expected (SPEC §7): dense, the two most important features orthogonal and the rest ≈ 0; at 1 − S ≈ 0.2 the
+/// four most important as two antipodal pairs and the fifth not embedded; at 1 − S ≤ 0.1 all five as a
+/// pentagon (adjacent angles ≈ 72°).
+public struct IntroExperiment: Experiment {
+    public init() {}
+    public let name = "intro"
+    public let reproduces = "§1 Figure 1 / §2: 5 features in 2 dimensions across sparsity (pentagon when sparse)"
+    public let measuredRuntime = "4 s"
+    public let outputs = "feature diagrams per sparsity, training animation, loss curves"
+
+    func config(_ options: ExperimentOptions) -> TrainingConfig {
+        TrainingConfig.standard(model: .reluOutput, featureCount: 5, hiddenCount: 2,
+                                featureProbabilities: TrainingConfig.geometricProbabilities(count: 10),
+                                importanceDecay: 0.9, steps: options.steps(full: 10_000, quick: 3_000),
+                                bestOf: options.quick ? 3 : 4, seed: options.seed)
+    }
+
+    public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
+        let c = config(options)
+        let result = try Trainer(config: c, threads: options.threads)
+            .train(snapshotEvery: max(1, c.steps / 50)) { progress("intro", $0) }
+        return ExperimentData(parts: [("model", TrainedRun(result: result, experiment: name))],
+                              extras: ["snapshots.safetensors": Snapshots.encode(result.snapshots)])
+    }
+
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+        let run = data.part("model")
+        let p = run.config.featureProbability.map { $0[0] }
+        let W = (0..<run.config.instanceCount).map { run.weights.weightMatrix(instance: $0) }
+        var checks: [Check] = []
+
+        // Dense: top two orthogonal, the rest ≈ 0.
+        let dense = W[0], denseNorms = featureNorms(of: dense)
+        let cos01 = cosine(dense.column(0), dense.column(1))
+        checks.append(Check(
+            claim: "1 − S = 1: the 2 most important features are represented orthogonally, the others ≈ 0",
+            expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.1",
+            measured: "norms \(denseNorms.map { fmt($0, 2) }.joined(separator: ", ")); cos \(fmt(cos01, 3))",
+            passed: denseNorms[0] > 0.9 && denseNorms[1] > 0.9 && Swift.abs(cos01) < 0.1 && denseNorms[2...].allSatisfy { $0 < 0.1 }))
+
+        // 1 − S ≈ 0.2: two antipodal pairs among the top four, the fifth dropped.
+        let k2 = p.indices.min { Swift.abs(p[$0] - 0.2) < Swift.abs(p[$1] - 0.2) }!
+        let mid = W[k2], midNorms = featureNorms(of: mid)
+        let pairs = antipodalPartners(mid, features: Array(0..<4))
+        checks.append(Check(
+            claim: "1 − S ≈ 0.2: the 4 most important features form two antipodal pairs; the 5th is not embedded",
+            expected: "each of features 0–3 has ‖W_i‖ > 0.5 and a partner among them with cos < −0.9; ‖W₄‖ < 0.5",
+            measured: "1 − S = \(fmt(Double(p[k2]), 3)): norms \(midNorms.map { fmt($0, 2) }.joined(separator: ", ")); partners \(pairs.map { $0.map(String.init) ?? "none" }.joined(separator: ", "))",
+            passed: (0..<4).allSatisfy { midNorms[$0] > 0.5 } && pairs.allSatisfy { $0 != nil } && midNorms[4] < 0.5))
+
+        // Sparse: a pentagon.
+        let sparse = p.indices.filter { p[$0] <= 0.1 }
+        var allPentagons = !sparse.isEmpty
+        var measured: [String] = []
+        for k in sparse {
+            let angles = adjacentAngles2D(of: W[k])
+            let ok = angles.count == 5 && angles.allSatisfy { Swift.abs($0 - 72) < 12 }
+            allPentagons = allPentagons && ok
+            measured.append("1 − S = \(fmt(Double(p[k]), 3)): \(angles.count) features, angles \(angles.map { fmt($0, 0) }.joined(separator: "/"))°")
+        }
+        checks.append(Check(claim: "1 − S ≤ 0.1: all 5 features are embedded as a pentagon",
+                            expected: "5 features with ‖W_i‖ > 0.5, adjacent angles 72° ± 12°",
+                            measured: measured.joined(separator: "; "), passed: allPentagons))
+
+        var figures = [ReportFigure(
+            heading: "Feature directions W_i across sparsity",
+            html: Plots.featureDiagrams(run, instances: Array(0..<run.config.instanceCount)),
+            caption: "Each feature is a line from the origin ending in a dot, coloured by importance (0.9^i). Lowest-loss of \(run.config.bestOf) seeds per panel.",
+            file: "feature-diagrams.svg")]
+        if let snapshots = try? Snapshots.decode(data.extras["snapshots.safetensors"] ?? Foundation.Data()), !snapshots.isEmpty {
+            figures.append(ReportFigure(heading: "Training animation", html: Plots.animation(snapshots, run: run, instance: run.config.instanceCount - 1),
+                                        caption: "Feature directions of the sparsest instance over training."))
+        }
+        figures.append(ReportFigure(heading: "Loss curves", html: Plots.lossCurves(run), caption: "Batch loss per instance (log scale).",
+                                    file: "loss-curves.svg"))
+        return ExperimentAnalysis(figures: figures, checks: checks)
+    }
+}
+
+/// cos(a, b), 0 if either is zero.
+func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for i in a.indices { dot += Double(a[i]) * Double(b[i]); na += Double(a[i] * a[i]); nb += Double(b[i] * b[i]) }
+    return na > 0 && nb > 0 ? dot / (na * nb).squareRoot() : 0
+}
+
+/// For each listed feature, the listed feature it is antipodal to (cos < −0.9), if any.
+func antipodalPartners(_ W: Matrix, features: [Int]) -> [Int?] {
+    features.map { i in features.first { j in j != i && cosine(W.column(i), W.column(j)) < -0.9 } }
+}
+
+/// Weight snapshots stored as safetensors: `W` [S, K, m, n], `b_final` [S, K, n], `step` [S].
+enum Snapshots {
+    static func encode(_ snapshots: [WeightSnapshot]) -> Foundation.Data {
+        guard let first = snapshots.first?.weights else { return Foundation.Data() }
+        let S = snapshots.count, K = first.instanceCount, m = first.hiddenCount, n = first.featureCount
+        return Foundation.Data(Safetensors.encode([
+            "W": Tensor(shape: [S, K, m, n], values: snapshots.flatMap(\.weights.W)),
+            "b_final": Tensor(shape: [S, K, n], values: snapshots.flatMap(\.weights.bias)),
+            "step": Tensor(shape: [S], values: snapshots.map { Float($0.step) }),
+        ], metadata: ["model": first.model.rawValue]))
+    }
+
+    static func decode(_ data: Foundation.Data) throws -> [WeightSnapshot] {
+        let (t, meta) = try Safetensors.decode([UInt8](data))
+        guard let W = t["W"], let b = t["b_final"], let steps = t["step"], W.shape.count == 4,
+              let model = ModelKind(rawValue: meta["model"] ?? "") else { return [] }
+        let (S, K, m, n) = (W.shape[0], W.shape[1], W.shape[2], W.shape[3])
+        return (0..<S).map { s in
+            WeightSnapshot(step: Int(steps.values[s]), weights: ToyModelWeights(
+                model: model, featureCount: n, hiddenCount: m, instanceCount: K,
+                W: Array(W.values[(s * K * m * n)..<((s + 1) * K * m * n)]), W2: nil,
+                bias: Array(b.values[(s * K * n)..<((s + 1) * K * n)])))
+        }
+    }
+}

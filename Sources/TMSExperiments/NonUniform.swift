@@ -1,0 +1,144 @@
+import Foundation
+import TMSCore
+import TMSModels
+import TMSAnalysis
+
+/// Non-uniform superposition (Elhage et al. 2022, §5 "Superposition with non-uniform sparsity/importance"):
+/// the 5 → 2 pentagon at 1 − S = 0.05 with uniform importance, as feature 0's density is varied to ρ times the
+/// others' (ρ from 1/5 to 5, log spaced).
+///
+/// Three parts: `free` trains every ρ from scratch (lowest loss of several seeds); `pentagon` and `digons`
+/// follow the two solution branches by warm-starting every ρ from a regular pentagon and from two antipodal
+/// pairs with feature 0 dropped. Expected (SPEC §7): the other features repel from a denser feature and move
+/// towards a sparser one; once feature 0 is about 2.5× sparser the pentagon snaps to two digons with feature 0
+/// at 0; the two branches' losses cross there (a first-order phase change).
+public struct NonUniformExperiment: Experiment {
+    public init() {}
+    public let name = "non-uniform"
+    public let reproduces = "§5 Figure (non-uniform sparsity): the pentagon deforming and snapping to two digons as one feature gets sparser"
+    public let measuredRuntime = "20 s"
+    public let outputs = "feature diagrams across the density ratio, loss of the pentagon and digon branches"
+
+    static let baseProbability: Float = 0.05
+
+    func ratios(_ options: ExperimentOptions) -> [Double] {
+        let count = options.quick ? 9 : 17
+        return (0..<count).map { pow(5, -1 + 2 * Double($0) / Double(count - 1)) }
+    }
+
+    func config(_ options: ExperimentOptions, steps: Int, bestOf: Int, seedOffset: UInt64) -> TrainingConfig {
+        let rho = ratios(options)
+        return TrainingConfig(model: .reluOutput, featureCount: 5, hiddenCount: 2, instanceCount: rho.count,
+                              featureProbability: rho.map { [Float($0) * Self.baseProbability] + [Float](repeating: Self.baseProbability, count: 4) },
+                              importance: [[Float]](repeating: [Float](repeating: 1, count: 5), count: rho.count),
+                              steps: steps, bestOf: bestOf, seed: options.seed &+ seedOffset)
+    }
+
+    public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
+        let rho = ratios(options), K = rho.count
+        let free = try Trainer(config: config(options, steps: options.steps(full: 10_000, quick: 3_000), bestOf: options.quick ? 3 : 4, seedOffset: 0),
+                               threads: options.threads).train { progress("free", $0) }
+        // Branch starts: the regular pentagon (rotated so that feature i sits at angle 72°·i), and two digons.
+        var pentagon: [Float] = [], digons: [Float] = []
+        for _ in 0..<K {
+            var w = [Float](repeating: 0, count: 10)
+            for i in 0..<5 {
+                let angle = 2 * Double.pi * Double(i) / 5
+                w[i] = Float(cos(angle)); w[5 + i] = Float(sin(angle))
+            }
+            pentagon += w
+            // Rows (x, y); features 1,3 on ±x and 2,4 on ±y; feature 0 dropped.
+            digons += [0, 1, 0, -1, 0, /* y: */ 0, 0, 1, 0, -1]
+        }
+        let branchSteps = options.steps(full: 6_000, quick: 2_000)
+        let bias = [Float](repeating: 0, count: 5 * K)
+        var parts: [(name: String, run: TrainedRun)] = [("free", TrainedRun(result: free, experiment: name))]
+        for (label, start) in [("pentagon", pentagon), ("digons", digons)] {
+            let c = config(options, steps: branchSteps, bestOf: 1, seedOffset: 1)
+            let weights = ToyModelWeights(model: .reluOutput, featureCount: 5, hiddenCount: 2, instanceCount: K, W: start, W2: nil, bias: bias)
+            let result = try Trainer(config: c, threads: options.threads, initialWeights: weights).train { progress(label, $0) }
+            parts.append((label, TrainedRun(result: result, experiment: name)))
+        }
+        return ExperimentData(parts: parts)
+    }
+
+    /// Whether W (2×5) is two antipodal pairs among features 1–4 with feature 0 dropped.
+    static func isTwoDigons(_ W: Matrix) -> Bool {
+        let norms = featureNorms(of: W)
+        return norms[0] < 0.5 && (1..<5).allSatisfy { norms[$0] > 0.5 } && antipodalPartners(W, features: [1, 2, 3, 4]).allSatisfy { $0 != nil }
+    }
+
+    /// Mean angle (degrees) between feature 0 and its two angular neighbours.
+    static func neighbourAngle(_ W: Matrix) -> Double {
+        let angle = { (i: Int) in atan2(Double(W[1, i]), Double(W[0, i])) }
+        let a0 = angle(0)
+        let offsets = (1..<5).map { i -> Double in
+            var d = angle(i) - a0
+            while d < 0 { d += 2 * Double.pi }
+            return d * 180 / Double.pi
+        }
+        return (offsets.min()! + (360 - offsets.max()!)) / 2
+    }
+
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+        let rho = ratios(options), K = rho.count
+        let free = data.part("free"), pent = data.part("pentagon"), dig = data.part("digons")
+        var checks: [Check] = []
+
+        // Snap: the free solution is a pentagon at ρ = 1 and two digons once feature 0 is much sparser.
+        let freeW = (0..<K).map { free.weights.weightMatrix(instance: $0) }
+        let kinds = freeW.map { W -> String in
+            if Self.isTwoDigons(W) { return "digons" }
+            return representedFeatureCount(of: W) == 5 ? "pentagon" : "other"
+        }
+        let unit = rho.indices.min { Swift.abs(log(rho[$0])) < Swift.abs(log(rho[$1])) }!
+        let snap = (0..<unit).last { kinds[$0] == "digons" && (($0 + 1)...unit).allSatisfy { kinds[$0] == "pentagon" } }
+        let snapRatio = snap.map { (rho[$0] * rho[$0 + 1]).squareRoot() }
+        checks.append(Check(
+            claim: "The pentagon snaps to two digons (feature 0 dropped) when feature 0 is about 2.5× sparser",
+            expected: "pentagon at ρ = 1, digons at the smallest ρ, one switch at ρ between 1/4 and 1/1.6",
+            measured: "switch at ρ ≈ \(snapRatio.map { fmt($0, 3) } ?? "none") (1/\(snapRatio.map { fmt(1 / $0, 2) } ?? "–")); \(zip(rho, kinds).map { "\(fmt($0, 2)): \($1)" }.joined(separator: ", "))",
+            passed: kinds[unit] == "pentagon" && kinds[0] == "digons" && snapRatio.map { $0 >= 0.25 && $0 <= 1 / 1.6 } == true))
+
+        // Repel / attract: neighbours of feature 0 move away when it is denser, closer when it is sparser.
+        let pentW = (0..<K).map { pent.weights.weightMatrix(instance: $0) }
+        let denser = rho.indices.min { Swift.abs(rho[$0] - 2) < Swift.abs(rho[$1] - 2) }!
+        let sparser = rho.indices.min { Swift.abs(rho[$0] - 0.7) < Swift.abs(rho[$1] - 0.7) }!
+        let angleDense = Self.neighbourAngle(pentW[denser]), angleSparse = Self.neighbourAngle(pentW[sparser])
+        checks.append(Check(
+            claim: "The other features repel from a denser feature and move towards a sparser one",
+            expected: "mean angle from feature 0 to its neighbours > 72° at ρ ≈ 2 and < 72° at ρ ≈ 0.7",
+            measured: "ρ = \(fmt(rho[denser], 2)): \(fmt(angleDense, 1))°; ρ = \(fmt(rho[sparser], 2)): \(fmt(angleSparse, 1))°",
+            passed: angleDense > 72 && angleSparse < 72))
+
+        // The two branches' losses cross.
+        let lp = pent.metrics.finalLoss.map(Double.init), ld = dig.metrics.finalLoss.map(Double.init)
+        let diff = (0..<K).map { lp[$0] - ld[$0] }
+        let crossing = (0..<(K - 1)).last { diff[$0] > 0 && diff[$0 + 1] <= 0 }.map { k -> Double in
+            let t = diff[k] / (diff[k] - diff[k + 1])
+            return exp(log(rho[k]) + t * (log(rho[k + 1]) - log(rho[k])))
+        }
+        checks.append(Check(
+            claim: "The losses of the pentagon and digon solutions cross (first-order phase change)",
+            expected: "digons lower for small ρ, pentagon lower at ρ = 1; crossing at ρ between 1/4 and 1/1.6",
+            measured: "crossing at ρ ≈ \(crossing.map { fmt($0, 3) } ?? "none"); loss difference (pentagon − digons) at ρ = \(fmt(rho[0], 2)): \(fmt(diff[0], 3)), at ρ = 1: \(fmt(diff[unit], 3))",
+            passed: crossing.map { $0 >= 0.25 && $0 <= 1 / 1.6 } == true && diff[unit] < 0))
+
+        let titles = rho.map { "ρ = \(fmt($0, 2))" }
+        let figures = [
+            ReportFigure(heading: "Trained from scratch across ρ (feature 0's density / the others')",
+                         html: Plots.featureDiagrams(free, instances: Array(0..<K), titles: titles),
+                         caption: "Others at 1 − S = \(fmt(Double(Self.baseProbability))); feature 0 at ρ × that. Lowest loss of \(free.config.bestOf) seeds.",
+                         file: "free.svg"),
+            ReportFigure(heading: "Pentagon branch", html: Plots.featureDiagrams(pent, instances: Array(0..<K), titles: titles),
+                         caption: "Warm-started from a regular pentagon at every ρ.", file: "pentagon-branch.svg"),
+            ReportFigure(heading: "Loss of the two solution branches",
+                         html: Plots.lineChart(title: "Loss against ρ", xLabel: "ρ = density of feature 0 / density of the others",
+                                               yLabel: "loss", x: rho, series: [("pentagon branch", lp), ("digon branch", ld)],
+                                               logX: true, logY: true, dashed: ["digon branch"]),
+                         caption: "Evaluation loss of each branch after training from its warm start.", file: "branch-losses.svg"),
+        ]
+        return ExperimentAnalysis(figures: figures, checks: checks,
+                                  summary: [("crossing ρ", crossing.map { fmt($0, 3) } ?? "none"), ("snap ρ", snapRatio.map { fmt($0, 3) } ?? "none")])
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import TMSCore
+import TMSModels
+import TMSAnalysis
+
+/// Superposition as a function of sparsity, linear against ReLU output (Elhage et al. 2022, §2 Figure 3 and
+/// §3): n = 20 features, m = 5, importance I_i = 0.7^i, 1 − S ∈ {1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001}.
+///
+/// Expected (SPEC §7, §8): the linear model keeps exactly the top m features orthogonally at every sparsity
+/// (its loss is the closed form σ²(p)·Σ_{i≥m} I_i / n); the ReLU model does the same when dense, then
+/// superposition grows with sparsity, starting with the less important features, until all 20 are
+/// represented at 1 − S = 0.001; dropped features carry bias ≈ E[x_i] = p/2 when dense.
+public struct SparsitySweepExperiment: Experiment {
+    public init() {}
+    public let name = "sparsity-sweep"
+    public let reproduces = "§2 Figure 3: 20 features in 5 dimensions, linear vs ReLU output across sparsity (WᵀW and norm bars)"
+    public let measuredRuntime = "15 s"
+    public let outputs = "WᵀW heatmaps and norm bars per sparsity for both models, loss curves"
+
+    static let densities: [Float] = [1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
+
+    func config(_ model: ModelKind, _ options: ExperimentOptions) -> TrainingConfig {
+        TrainingConfig.standard(model: model, featureCount: 20, hiddenCount: 5, featureProbabilities: Self.densities,
+                                importanceDecay: 0.7, steps: options.steps(full: 10_000, quick: 3_000),
+                                bestOf: options.quick ? 2 : 3, seed: options.seed)
+    }
+
+    public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
+        var parts: [(name: String, run: TrainedRun)] = []
+        for model in [ModelKind.linear, .reluOutput] {
+            let result = try Trainer(config: config(model, options), threads: options.threads).train { progress(model.rawValue, $0) }
+            parts.append((model.rawValue, TrainedRun(result: result, experiment: name)))
+        }
+        return ExperimentData(parts: parts)
+    }
+
+    /// σ²(p)·Σ_{i≥m} I_i / n: the linear model's optimal per-feature loss (SPEC §8), σ² = p/3 − p²/4.
+    static func linearOptimalLoss(p: Double, importance: [Float], hiddenCount m: Int) -> Double {
+        let sigma2 = p / 3 - p * p / 4
+        return sigma2 * importance[m...].reduce(0.0) { $0 + Double($1) } / Double(importance.count)
+    }
+
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+        let linear = data.part("linear"), relu = data.part(ModelKind.reluOutput.rawValue)
+        let m = linear.config.hiddenCount, n = linear.config.featureCount
+        var checks: [Check] = []
+
+        // Linear: exactly the top m, orthogonal, at every sparsity; loss at the closed form.
+        var linearOK = true, linearMeasured: [String] = []
+        for k in 0..<linear.config.instanceCount {
+            let W = linear.weights.weightMatrix(instance: k)
+            let (ok, text) = keepsTopFeaturesOrthogonally(W, m: m)
+            linearOK = linearOK && ok
+            linearMeasured.append("1 − S = \(fmt(Double(linear.config.featureProbability[k][0]))): \(text)")
+        }
+        checks.append(Check(claim: "Linear model: exactly the top m = \(m) features, orthogonal, at every sparsity",
+                            expected: "‖W_i‖ > 0.9 for i < m, < 0.1 otherwise; |Ŵ_i·Ŵ_j| < 0.1 among the top m",
+                            measured: linearMeasured.joined(separator: "; "), passed: linearOK))
+        var worstRatio = 0.0, lossText: [String] = []
+        for k in 0..<linear.config.instanceCount {
+            let p = Double(linear.config.featureProbability[k][0])
+            let optimum = Self.linearOptimalLoss(p: p, importance: linear.config.importance[k], hiddenCount: m)
+            let ratio = Double(linear.metrics.finalLoss[k]) / optimum
+            worstRatio = max(worstRatio, Swift.abs(ratio - 1))
+            lossText.append("\(fmt(p)): \(fmt(ratio, 3))×")
+        }
+        checks.append(Check(claim: "Linear model loss equals the closed form σ²(p)·Σ_{i≥m} I_i / n (SPEC §8)",
+                            expected: "measured / closed form within 1 ± 0.05 at every sparsity",
+                            measured: lossText.joined(separator: ", "), passed: worstRatio < 0.05))
+
+        // ReLU dense: like the linear model; dropped features' bias ≈ p/2.
+        let denseW = relu.weights.weightMatrix(instance: 0)
+        let (denseOK, denseText) = keepsTopFeaturesOrthogonally(denseW, m: m)
+        checks.append(Check(claim: "ReLU-output model at 1 − S = 1: the top m features orthogonal, no superposition",
+                            expected: "as the linear model", measured: denseText, passed: denseOK))
+        let bias = relu.weights.bias(instance: 0), p0 = Double(relu.config.featureProbability[0][0])
+        let dropped = featureNorms(of: denseW).enumerated().filter { $0.element < 0.1 }.map(\.offset)
+        let biasError = dropped.map { Swift.abs(Double(bias[$0]) - p0 / 2) }.max() ?? .infinity
+        checks.append(Check(claim: "Dropped features carry bias b_i ≈ E[x_i] = p/2 when dense (SPEC §8)",
+                            expected: "|b_i − \(fmt(p0 / 2))| < 0.02 for every feature with ‖W_i‖ < 0.1",
+                            measured: "\(dropped.count) dropped; max |b_i − p/2| = \(fmt(biasError, 4))", passed: biasError < 0.02))
+
+        // Superposition grows with sparsity, least important first; all 20 at 0.001.
+        let counts = (0..<relu.config.instanceCount).map { representedFeatureCount(of: relu.weights.weightMatrix(instance: $0)) }
+        let monotone = zip(counts, counts.dropFirst()).allSatisfy { $1 >= $0 - 1 } && counts.last! > counts.first!
+        checks.append(Check(claim: "ReLU-output: the number of represented features grows with sparsity",
+                            expected: "non-decreasing (±1) from 1 − S = 1 to 0.001, and larger at the end",
+                            measured: "represented: \(counts.map(String.init).joined(separator: ", "))", passed: monotone))
+        checks.append(Check(claim: "ReLU-output at 1 − S = 0.001: all \(n) features represented",
+                            expected: "\(n) features with ‖W_i‖ > 0.5", measured: "\(counts.last!)", passed: counts.last! == n))
+        // The first sparsity with more than m represented: superposed features are the less important ones.
+        if let k = counts.firstIndex(where: { $0 > m }) {
+            let W = relu.weights.weightMatrix(instance: k)
+            let norms = featureNorms(of: W), interf = interference(of: W)
+            let superposed = (0..<n).filter { norms[$0] > 0.5 && interf[$0] > 0.1 }
+            let dedicated = (0..<n).filter { norms[$0] > 0.5 && interf[$0] <= 0.1 }
+            let meanIndex = { (xs: [Int]) in xs.isEmpty ? Double.nan : Double(xs.reduce(0, +)) / Double(xs.count) }
+            let ok = !superposed.isEmpty && (dedicated.isEmpty || meanIndex(superposed) > meanIndex(dedicated))
+            checks.append(Check(
+                claim: "Superposition starts with the less important features",
+                expected: "at the first sparsity with > m features represented, superposed features (interference > 0.1) are less important on average than dedicated ones",
+                measured: "1 − S = \(fmt(Double(relu.config.featureProbability[k][0]))): superposed \(superposed), dedicated \(dedicated)",
+                passed: ok))
+        } else {
+            checks.append(Check(claim: "Superposition starts with the less important features", expected: "some sparsity with > m features",
+                                measured: "none", passed: false))
+        }
+
+        var figures: [ReportFigure] = []
+        for (label, run) in [("Linear", linear), ("ReLU output", relu)] {
+            figures.append(ReportFigure(
+                heading: "\(label): WᵀW and feature norms",
+                html: Plots.gramGrid(run, instances: Array(0..<run.config.instanceCount), title: label),
+                caption: "Left of each panel: WᵀW (red negative, blue positive). Right: ‖W_i‖, coloured by superposition √Σ_{j≠i}(Ŵ_i·W_j)²; the line marks m = \(m).",
+                file: "\(label == "Linear" ? "linear" : "relu-output")-gram.svg"))
+        }
+        figures.append(ReportFigure(heading: "Loss curves (ReLU output)", html: Plots.lossCurves(relu), file: "loss-curves.svg"))
+        return ExperimentAnalysis(figures: figures, checks: checks)
+    }
+}
+
+/// Whether W keeps exactly its first m features with norm > 0.9, orthogonal (|cos| < 0.1), the rest < 0.1.
+func keepsTopFeaturesOrthogonally(_ W: Matrix, m: Int) -> (Bool, String) {
+    let norms = featureNorms(of: W)
+    let top = norms[..<m].allSatisfy { $0 > 0.9 }, rest = norms[m...].allSatisfy { $0 < 0.1 }
+    var maxCos = 0.0
+    for i in 0..<m { for j in (i + 1)..<m { maxCos = max(maxCos, Swift.abs(cosine(W.column(i), W.column(j)))) } }
+    let text = "top-\(m) min ‖W‖ \(fmt(norms[..<m].min()!, 2)), others max \(fmt(norms[m...].max() ?? 0, 2)), max |cos| \(fmt(maxCos, 2))"
+    return (top && rest && maxCos < 0.1, text)
+}

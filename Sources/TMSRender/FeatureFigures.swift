@@ -1,0 +1,290 @@
+import Foundation
+
+/// Figure functions: pure functions of plain values returning standalone SVG (or HTML) text.
+///
+/// Titles, legends and labels come from the parameters; nothing about a particular experiment is
+/// written here. The same inputs always give byte-identical output.
+public enum Figures {}
+
+/// One panel of ``Figures/featureDiagram2D(panels:title:columns:)``: the m = 2 hidden space of one model.
+public struct FeatureDiagramPanel: Sendable, Equatable {
+    /// Panel title, e.g. "1 − S = 0.1".
+    public var title: String
+    /// n vectors of length 2: `directions[i]` is W_i, the i-th column of the 2×n weight matrix.
+    public var directions: [[Double]]
+    /// Importance I_i per feature (n values), coloured with viridis after dividing by the panel's maximum.
+    public var importance: [Double]
+    /// Optional per-feature labels drawn next to each dot.
+    public var labels: [String]?
+
+    public init(title: String, directions: [[Double]], importance: [Double], labels: [String]? = nil) {
+        self.title = title
+        self.directions = directions
+        self.importance = importance
+        self.labels = labels
+    }
+}
+
+/// One frame of ``Figures/trainingAnimation2D(title:frames:importance:labels:id:frameMilliseconds:)``.
+public struct AnimationFrame: Sendable, Equatable {
+    public var step: Int
+    /// n vectors of length 2 (W_i), as in ``FeatureDiagramPanel/directions``.
+    public var directions: [[Double]]
+
+    public init(step: Int, directions: [[Double]]) {
+        self.step = step
+        self.directions = directions
+    }
+}
+
+extension Figures {
+    /// Feature directions in a 2-D hidden space, one panel per model (Elhage et al. 2022, Fig. "intro").
+    ///
+    /// Each feature i is a line from the origin to W_i = (W_{0,i}, W_{1,i}) ending in a dot, coloured
+    /// viridis(I_i / maxⱼ I_j); the dashed circle is ‖W‖ = 1. Axes are square, centred at 0, with range
+    /// ±max(1, maxᵢ‖W_i‖)·1.1 per panel. A missing second coordinate counts as 0, a missing importance as 0.
+    /// - Parameters:
+    ///   - panels: one per model (e.g. per sparsity), drawn left to right, `columns` per row (default ≤ 5).
+    ///   - title: optional figure title above the panels.
+    public static func featureDiagram2D(panels: [FeatureDiagramPanel], title: String? = nil, columns: Int? = nil) -> String {
+        let size = 190.0
+        let grid = SmallMultiples(count: panels.count, columns: columns ?? min(panels.count, 5),
+                                  panelWidth: size, panelHeight: size + 26, top: title == nil ? 8 : 36)
+        var canvas = SVGCanvas(width: max(grid.width, 280), height: grid.height + 46)
+        if let title { canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true) }
+        for (index, panel) in panels.enumerated() {
+            let origin = grid.origin(of: index)
+            let extent = max(1, panel.directions.map(norm2D).max() ?? 0) * 1.1
+            canvas.withOffset(dx: origin.x, dy: origin.y) {
+                drawFeaturePanel(&$0, title: panel.title, directions: panel.directions, importance: panel.importance,
+                                 labels: panel.labels, extent: extent, size: size)
+            }
+        }
+        canvas.colorBar(at: Point(grid.gap, grid.height + 14), width: 200, map: .viridis,
+                        lowLabel: "0", highLabel: "1", caption: "importance / panel maximum")
+        return canvas.render()
+    }
+
+    /// Training as an HTML fragment: one inline SVG per frame (the feature diagram of that step), a range
+    /// slider, a play/pause button and a few lines of inline JavaScript. No libraries, no network.
+    ///
+    /// The axes are fixed over all frames at ±max(1, largest ‖W_i‖ of any frame)·1.1. The fragment is one
+    /// `<div id="…">` element (well-formed XML; the script avoids `<` and `&`). `id` defaults to a hash of
+    /// the title and frame steps; give distinct ids to two animations with the same title on one page
+    /// (characters other than ASCII letters, digits, `-` and `_` are dropped from it).
+    public static func trainingAnimation2D(title: String, frames: [AnimationFrame], importance: [Double],
+                                           labels: [String]? = nil, id: String? = nil, frameMilliseconds: Int = 200) -> String {
+        let elementID = String((id ?? "tms-anim-" + fnv1a(title + frames.map { String($0.step) }.joined(separator: ",")))
+            .filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        let extent = max(1, frames.flatMap { $0.directions.map(norm2D) }.max() ?? 0) * 1.1
+        let size = 320.0
+        var html = "<div class=\"tms-animation\" id=\"\(SVG.escape(elementID))\">\n"
+        html += "<p class=\"tms-animation-title\"><strong>\(SVG.escape(title))</strong></p>\n"
+        for (index, frame) in frames.enumerated() {
+            var canvas = SVGCanvas(width: size + 20, height: size + 36)
+            canvas.withOffset(dx: 10, dy: 4) {
+                drawFeaturePanel(&$0, title: "step \(frame.step)", directions: frame.directions, importance: importance,
+                                 labels: labels, extent: extent, size: size)
+            }
+            let hidden = index == 0 ? "" : " style=\"display:none\""
+            html += "<div class=\"tms-frame\"\(hidden)>\n\(canvas.render(standalone: false))</div>\n"
+        }
+        let last = max(frames.count - 1, 0)
+        html += "<div><button type=\"button\">play</button> "
+        html += "<input type=\"range\" min=\"0\" max=\"\(last)\" value=\"0\" step=\"1\"/> "
+        html += "<span class=\"tms-step\">step \(frames.first?.step ?? 0)</span></div>\n"
+        let steps = frames.map { String($0.step) }.joined(separator: ",")
+        html += """
+        <script>
+        (function () {
+          var root = document.getElementById("\(elementID)");
+          var frames = root.querySelectorAll(".tms-frame");
+          var slider = root.querySelector("input");
+          var button = root.querySelector("button");
+          var label = root.querySelector(".tms-step");
+          var steps = [\(steps)];
+          var timer = null;
+          function show(k) {
+            frames.forEach(function (frame, i) { frame.style.display = (i === k) ? "" : "none"; });
+            slider.value = k;
+            label.textContent = "step " + steps[k];
+          }
+          slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
+          button.addEventListener("click", function () {
+            if (timer !== null) { clearInterval(timer); timer = null; button.textContent = "play"; return; }
+            button.textContent = "pause";
+            timer = setInterval(function () { show((parseInt(slider.value, 10) + 1) % frames.length); }, \(frameMilliseconds));
+          });
+        })();
+        </script>
+        </div>
+
+        """
+        return html
+    }
+
+    /// The Gram matrix WᵀW as a heatmap beside horizontal bars of the feature norms ‖W_i‖
+    /// (the paper's "features across sparsity" figure; feature 0 on top in both).
+    ///
+    /// Heatmap colour: ``ColorMap/diverging(_:)`` on [−1, 1] (clamped; −1 red, 0 white, +1 blue).
+    /// Bar colour: viridis(superposition_i) with superposition clipped to [0, 1] (0 dark purple = no
+    /// interference, 1 yellow), e.g. √(Σ_{j≠i}(Ŵ_i·W_j)²) as in the notebook. A dashed line below the first
+    /// `hiddenCount` bars marks "m = …" (drawn when 0 < m < n).
+    /// - Parameters:
+    ///   - gram: n×n, `gram[i][j]` = W_i·W_j.
+    ///   - norms: n values ‖W_i‖; the bar axis runs 0…max(1, maxᵢ‖W_i‖), widened to a nice tick.
+    ///   - superposition: n values in [0, 1]; missing entries count as 0.
+    public static func gramAndNorms(gram: [[Double]], norms: [Double], superposition: [Double], hiddenCount: Int,
+                                    title: String) -> String {
+        let n = max(norms.count, gram.count, 1)
+        let cell = min(24, max(2, 320 / Double(n)))
+        let side = cell * Double(n)
+        let (left, top) = (40.0, 48.0)
+        let barsLeft = left + side + 50
+        let area = PlotArea(left: barsLeft, top: top, width: 220, height: side,
+                            xDomain: 0...max(1, norms.max() ?? 0), yDomain: 0...1, nice: true)
+        var canvas = SVGCanvas(width: barsLeft + 280, height: top + side + 92)
+        canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
+        canvas.text("WᵀW", at: Point(left + side / 2, top - 8), anchor: .middle)
+        canvas.heatmap(origin: Point(left, top), cellWidth: cell, cellHeight: cell, values: gram,
+                       fill: { ColorMap.diverging($0).hex }, title: { "W\($0)·W\($1) = \(SVG.number($2, decimals: 4))" })
+        if cell >= 9 {
+            for i in 0..<n {
+                canvas.text("\(i)", at: Point(left - 5, top + cell * (Double(i) + 0.5) + 3.5), size: 9, anchor: .end)
+            }
+        }
+        canvas.text("‖W_i‖", at: Point(barsLeft + area.width / 2, top - 8), anchor: .middle)
+        canvas.xAxis(area, label: "‖W_i‖", grid: true)
+        for (i, value) in norms.enumerated() {
+            let level = min(max(i < superposition.count ? superposition[i] : 0, 0), 1)
+            canvas.horizontalBar(area, from: 0, to: value, top: top + cell * Double(i) + cell * 0.1, height: cell * 0.8,
+                                 fill: ColorMap.viridis.hex(at: level),
+                                 title: "feature \(i): ‖W_i‖ = \(SVG.number(value, decimals: 4)), superposition = \(SVG.number(level, decimals: 3))")
+        }
+        if hiddenCount > 0 && hiddenCount < n {
+            let y = top + cell * Double(hiddenCount)
+            canvas.line(from: Point(barsLeft - 4, y), to: Point(barsLeft + area.width, y), stroke: "#d62728", width: 1.2,
+                        dash: "5 3", title: "first m = \(hiddenCount) features above")
+            canvas.text("m = \(hiddenCount)", at: Point(barsLeft + area.width + 4, y + 4), size: 10, fill: "#d62728")
+        }
+        let barY = top + side + 58
+        canvas.colorBar(at: Point(left, barY), width: max(side, 120), map: .redWhiteBlue,
+                        lowLabel: "−1", highLabel: "1", midLabel: "0", caption: "W_i·W_j")
+        canvas.colorBar(at: Point(barsLeft, barY), width: area.width, map: .viridis,
+                        lowLabel: "0", highLabel: "1", caption: "superposition")
+        return canvas.render()
+    }
+
+    /// The feature geometry graph: features as nodes, an edge where two features interfere.
+    ///
+    /// Layout (deterministic): each group (connected component, `groups[i]` ≥ 0) gets a cell of a square
+    /// grid, in order of first appearance; its members sit on a circle in that cell in feature order
+    /// (a single member at the centre). Features with group −1 (not represented) share the last cell as a
+    /// grey grid. Node radius 2 + 4·min(‖W_i‖, 1); node colour ``ColorMap/category(_:)`` of the group's
+    /// ordinal. An edge joins i < j where w = max(|e_ij|, |e_ji|) > `threshold`, with opacity min(w, 1),
+    /// in the group colour (grey between groups).
+    /// - Parameters:
+    ///   - edgeWeights: n×n, `edgeWeights[i][j]` = |Ŵ_i·W_j|.
+    ///   - norms: n values ‖W_i‖.
+    ///   - groups: n component ids, −1 = not represented.
+    public static func featureGeometryGraph(title: String, edgeWeights: [[Double]], norms: [Double], groups: [Int],
+                                            threshold: Double) -> String {
+        let n = max(norms.count, groups.count, edgeWeights.count)
+        func group(_ i: Int) -> Int { i < groups.count ? groups[i] : -1 }
+        var order: [Int] = []
+        for i in 0..<n where group(i) >= 0 && !order.contains(group(i)) { order.append(group(i)) }
+        let unrepresented = (0..<n).filter { group($0) < 0 }
+        let cellCount = max(order.count + (unrepresented.isEmpty ? 0 : 1), 1)
+        let columns = Int(Double(cellCount).squareRoot().rounded(.up))
+        let cell = max(36, min(130, 640 / Double(columns)))
+        let rows = (cellCount + columns - 1) / columns
+        var canvas = SVGCanvas(width: max(Double(columns) * cell + 20, 320), height: 62 + Double(rows) * cell + 24)
+        canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
+        canvas.text("edges: |Ŵ_i·W_j| > \(SVG.number(threshold, decimals: 4)), opacity ∝ weight; node size ∝ ‖W_i‖",
+                    at: Point(canvas.width / 2, 40), size: 10, anchor: .middle)
+        func cellCentre(_ k: Int) -> Point {
+            Point(10 + (Double(k % columns) + 0.5) * cell, 54 + (Double(k / columns) + 0.5) * cell)
+        }
+        var position = [Point](repeating: Point(0, 0), count: n)
+        for (k, id) in order.enumerated() {
+            let members = (0..<n).filter { group($0) == id }
+            let radius = members.count == 1 ? 0 : cell * 0.32
+            for (slot, i) in members.enumerated() {
+                let angle = -Double.pi / 2 + 2 * Double.pi * Double(slot) / Double(members.count)
+                position[i] = Point(cellCentre(k).x + radius * cos(angle), cellCentre(k).y + radius * sin(angle))
+            }
+        }
+        if !unrepresented.isEmpty {
+            let centre = cellCentre(order.count)
+            let side = Int(Double(unrepresented.count).squareRoot().rounded(.up))
+            let spacing = cell * 0.8 / Double(max(side, 1))
+            for (slot, i) in unrepresented.enumerated() {
+                position[i] = Point(centre.x - cell * 0.4 + spacing * (Double(slot % side) + 0.5),
+                                    centre.y - cell * 0.4 + spacing * (Double(slot / side) + 0.5))
+            }
+            canvas.text("not represented", at: Point(centre.x, centre.y + cell * 0.48), size: 9, anchor: .middle, fill: "#777777")
+        }
+        func weight(_ i: Int, _ j: Int) -> Double {
+            i < edgeWeights.count && j < edgeWeights[i].count ? abs(edgeWeights[i][j]) : 0
+        }
+        func color(_ i: Int) -> String { group(i) < 0 ? "#bbbbbb" : ColorMap.category(order.firstIndex(of: group(i))!).hex }
+        for i in 0..<n {
+            for j in (i + 1)..<max(n, i + 1) {
+                let w = max(weight(i, j), weight(j, i))
+                guard w > threshold else { continue }
+                canvas.line(from: position[i], to: position[j], stroke: group(i) == group(j) ? color(i) : "#888888",
+                            width: 1.5, opacity: min(w, 1), title: "features \(i)–\(j): \(SVG.number(w, decimals: 3))")
+            }
+        }
+        for i in 0..<n {
+            let norm = i < norms.count ? norms[i] : 0
+            canvas.circle(center: position[i], radius: 2 + 4 * min(max(norm, 0), 1), fill: color(i), stroke: "#333333",
+                          strokeWidth: 0.5, title: "feature \(i), group \(group(i)), ‖W_i‖ = \(SVG.number(norm, decimals: 3))")
+            if n <= 40 && group(i) >= 0 {
+                canvas.text("\(i)", at: Point(position[i].x + 6, position[i].y - 5), size: 9, fill: "#555555")
+            }
+        }
+        return canvas.render()
+    }
+
+    /// Draws one feature-diagram panel of width `size` and height `size + 26` at the canvas origin.
+    static func drawFeaturePanel(_ canvas: inout SVGCanvas, title: String, directions: [[Double]], importance: [Double],
+                                 labels: [String]?, extent: Double, size: Double) {
+        canvas.text(title, at: Point(size / 2, 15), size: 12, anchor: .middle, bold: true)
+        let area = PlotArea(left: 0, top: 24, width: size, height: size, xDomain: -extent...extent, yDomain: -extent...extent)
+        canvas.rect(x: 0, y: 24, width: size, height: size, fill: "none", stroke: "#cccccc")
+        canvas.line(from: area.point(-extent, 0), to: area.point(extent, 0), stroke: "#dddddd")
+        canvas.line(from: area.point(0, -extent), to: area.point(0, extent), stroke: "#dddddd")
+        canvas.circle(center: area.point(0, 0), radius: size / (2 * extent), fill: "none", stroke: "#bbbbbb",
+                      dash: "3 3", title: "‖W‖ = 1")
+        let top = importance.max() ?? 0
+        for (i, direction) in directions.enumerated() {
+            let end = Point(direction.first ?? 0, direction.count > 1 ? direction[1] : 0)
+            let value = i < importance.count ? importance[i] : 0
+            let color = ColorMap.viridis.hex(at: top > 0 ? value / top : 0)
+            let label = labels.flatMap { i < $0.count ? " (\($0[i]))" : nil } ?? ""
+            canvas.ray(area, to: end, color: color, title: "feature \(i)\(label): W_i = (\(SVG.number(end.x, decimals: 3)), "
+                + "\(SVG.number(end.y, decimals: 3))), ‖W_i‖ = \(SVG.number(norm2D(direction), decimals: 3)), importance = \(SVG.number(value, decimals: 4))")
+            if let labels, i < labels.count {
+                let length = max(norm2D(direction), 1e-9)
+                let tip = area.point(end.x, end.y)
+                canvas.text(labels[i], at: Point(tip.x + 10 * end.x / length, tip.y - 10 * end.y / length + 3.5),
+                            size: 10, anchor: .middle)
+            }
+        }
+    }
+
+    /// ‖(v₀, v₁)‖ for a vector of up to two coordinates (extra coordinates ignored).
+    static func norm2D(_ v: [Double]) -> Double {
+        let (x, y) = (v.first ?? 0, v.count > 1 ? v[1] : 0)
+        return (x * x + y * y).squareRoot()
+    }
+
+    /// 64-bit FNV-1a of the UTF-8 bytes, as 16 hex digits (deterministic element ids).
+    static func fnv1a(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
