@@ -42,10 +42,10 @@ public struct IntroExperiment: Experiment {
         let dense = W[0], denseNorms = featureNorms(of: dense)
         let cos01 = cosine(dense.column(0), dense.column(1))
         checks.append(Check(
-            claim: "1 − S = 1: the 2 most important features are represented orthogonally, the others ≈ 0",
-            expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.1",
+            claim: "1 − S = 1: the 2 most important features are represented orthogonally, the others are not represented",
+            expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.5 (not represented, SPEC §5)",
             measured: "norms \(denseNorms.map { fmt($0, 2) }.joined(separator: ", ")); cos \(fmt(cos01, 3))",
-            passed: denseNorms[0] > 0.9 && denseNorms[1] > 0.9 && Swift.abs(cos01) < 0.1 && denseNorms[2...].allSatisfy { $0 < 0.1 }))
+            passed: denseNorms[0] > 0.9 && denseNorms[1] > 0.9 && Swift.abs(cos01) < 0.1 && denseNorms[2...].allSatisfy { $0 < 0.5 }))
 
         // 1 − S ≈ 0.2: two antipodal pairs among the top four, the fifth dropped.
         let k2 = p.indices.min { Swift.abs(p[$0] - 0.2) < Swift.abs(p[$1] - 0.2) }!

@@ -26,17 +26,17 @@ public struct NonUniformExperiment: Experiment {
         return (0..<count).map { pow(5, -1 + 2 * Double($0) / Double(count - 1)) }
     }
 
-    func config(_ options: ExperimentOptions, steps: Int, bestOf: Int, seedOffset: UInt64) -> TrainingConfig {
+    func config(_ options: ExperimentOptions, steps: Int, bestOf: Int) -> TrainingConfig {
         let rho = ratios(options)
         return TrainingConfig(model: .reluOutput, featureCount: 5, hiddenCount: 2, instanceCount: rho.count,
                               featureProbability: rho.map { [Float($0) * Self.baseProbability] + [Float](repeating: Self.baseProbability, count: 4) },
                               importance: [[Float]](repeating: [Float](repeating: 1, count: 5), count: rho.count),
-                              steps: steps, bestOf: bestOf, seed: options.seed &+ seedOffset)
+                              steps: steps, bestOf: bestOf, seed: options.seed)
     }
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
         let rho = ratios(options), K = rho.count
-        let free = try Trainer(config: config(options, steps: options.steps(full: 10_000, quick: 3_000), bestOf: options.quick ? 3 : 4, seedOffset: 0),
+        let free = try Trainer(config: config(options, steps: options.steps(full: 10_000, quick: 3_000), bestOf: options.quick ? 3 : 4),
                                threads: options.threads).train { progress("free", $0) }
         // Branch starts: the regular pentagon (rotated so that feature i sits at angle 72°·i), and two digons.
         var pentagon: [Float] = [], digons: [Float] = []
@@ -54,7 +54,7 @@ public struct NonUniformExperiment: Experiment {
         let bias = [Float](repeating: 0, count: 5 * K)
         var parts: [(name: String, run: TrainedRun)] = [("free", TrainedRun(result: free, experiment: name))]
         for (label, start) in [("pentagon", pentagon), ("digons", digons)] {
-            let c = config(options, steps: branchSteps, bestOf: 1, seedOffset: 1)
+            let c = config(options, steps: branchSteps, bestOf: 1)
             let weights = ToyModelWeights(model: .reluOutput, featureCount: 5, hiddenCount: 2, instanceCount: K, W: start, W2: nil, bias: bias)
             let result = try Trainer(config: c, threads: options.threads, initialWeights: weights).train { progress(label, $0) }
             parts.append((label, TrainedRun(result: result, experiment: name)))
@@ -85,19 +85,26 @@ public struct NonUniformExperiment: Experiment {
         let free = data.part("free"), pent = data.part("pentagon"), dig = data.part("digons")
         var checks: [Check] = []
 
-        // Snap: the free solution is a pentagon at ρ = 1 and two digons once feature 0 is much sparser.
-        let freeW = (0..<K).map { free.weights.weightMatrix(instance: $0) }
-        let kinds = freeW.map { W -> String in
+        // Snap: the lowest-loss solution at each ρ (of the free models and both branches, all evaluated on the
+        // same batches) is a pentagon at ρ = 1 and two digons once feature 0 is much sparser.
+        let candidates = [free, pent, dig]
+        let bestW = (0..<K).map { k -> Matrix in
+            let best = candidates.min { $0.metrics.finalLoss[k] < $1.metrics.finalLoss[k] }!
+            return best.weights.weightMatrix(instance: k)
+        }
+        let kind = { (W: Matrix) -> String in
             if Self.isTwoDigons(W) { return "digons" }
             return representedFeatureCount(of: W) == 5 ? "pentagon" : "other"
         }
+        let kinds = bestW.map(kind), freeKinds = (0..<K).map { kind(free.weights.weightMatrix(instance: $0)) }
         let unit = rho.indices.min { Swift.abs(log(rho[$0])) < Swift.abs(log(rho[$1])) }!
         let snap = (0..<unit).last { kinds[$0] == "digons" && (($0 + 1)...unit).allSatisfy { kinds[$0] == "pentagon" } }
         let snapRatio = snap.map { (rho[$0] * rho[$0 + 1]).squareRoot() }
+        let describe = { (ks: [String]) in zip(rho, ks).map { "\(fmt($0, 2)): \($1)" }.joined(separator: ", ") }
         checks.append(Check(
-            claim: "The pentagon snaps to two digons (feature 0 dropped) when feature 0 is about 2.5× sparser",
+            claim: "The lowest-loss solution snaps from the pentagon to two digons (feature 0 dropped) when feature 0 is about 2.5× sparser",
             expected: "pentagon at ρ = 1, digons at the smallest ρ, one switch at ρ between 1/4 and 1/1.6",
-            measured: "switch at ρ ≈ \(snapRatio.map { fmt($0, 3) } ?? "none") (1/\(snapRatio.map { fmt(1 / $0, 2) } ?? "–")); \(zip(rho, kinds).map { "\(fmt($0, 2)): \($1)" }.joined(separator: ", "))",
+            measured: "switch at ρ ≈ \(snapRatio.map { fmt($0, 3) } ?? "none") (1/\(snapRatio.map { fmt(1 / $0, 2) } ?? "–")); lowest loss: \(describe(kinds)); trained from scratch only: \(describe(freeKinds))",
             passed: kinds[unit] == "pentagon" && kinds[0] == "digons" && snapRatio.map { $0 >= 0.25 && $0 <= 1 / 1.6 } == true))
 
         // Repel / attract: neighbours of feature 0 move away when it is denser, closer when it is sparser.
@@ -114,7 +121,9 @@ public struct NonUniformExperiment: Experiment {
         // The two branches' losses cross.
         let lp = pent.metrics.finalLoss.map(Double.init), ld = dig.metrics.finalLoss.map(Double.init)
         let diff = (0..<K).map { lp[$0] - ld[$0] }
-        let crossing = (0..<(K - 1)).last { diff[$0] > 0 && diff[$0 + 1] <= 0 }.map { k -> Double in
+        // The first sign change from small ρ upwards (at large ρ the digon branch re-learns feature 0 and the two
+        // branches coincide, so later sign changes are noise).
+        let crossing = (0..<(K - 1)).first { diff[$0] > 0 && diff[$0 + 1] <= 0 }.map { k -> Double in
             let t = diff[k] / (diff[k] - diff[k + 1])
             return exp(log(rho[k]) + t * (log(rho[k + 1]) - log(rho[k])))
         }

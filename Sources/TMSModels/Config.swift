@@ -111,7 +111,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Train N seeds of every instance side by side and keep the one with the lowest evaluation loss.
     public var bestOf: Int
     public var seed: UInt64
-    /// Fresh batches (from a stream shared by all seeds of an instance) on which the final loss is measured.
+    /// The minimum number of fresh batches (from a stream shared by all seeds of an instance) on which the
+    /// final loss is measured; see `evaluationBatchCount(instance:)`.
     public var evaluationBatches: Int = 8
     /// How many points of the loss curve to keep (evenly spaced, first and last step included).
     public var lossLogPoints: Int = 200
@@ -147,6 +148,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// 1 … 0.05).
     public static func geometricProbabilities(count: Int, base: Double = 20) -> [Float] {
         (0..<count).map { Float(pow(base, -(count == 1 ? 0 : Double($0) / Double(count - 1)))) }
+    }
+
+    /// Evaluation batches for instance k: at least `evaluationBatches`, and enough for about 50,000 expected
+    /// non-zero features (capped at 10,000 batches), so that the final loss of a sparse instance, and the choice
+    /// among its seeds, is not decided by a handful of samples.
+    public func evaluationBatchCount(instance k: Int) -> Int {
+        let nonZerosPerBatch = Double(batchSize) * featureProbability[k].reduce(0.0) { $0 + Double($1) }
+        return max(evaluationBatches, min(10_000, Int((50_000 / nonZerosPerBatch).rounded(.up))))
     }
 
     /// Checks every field; throws one `ConfigError` naming the first bad value and what is allowed.
