@@ -88,9 +88,22 @@ public enum Safetensors {
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
             else { throw SafetensorsError.badHeader("entry '\(name)' lacks dtype, shape or data_offsets") }
             guard dtype == "F32" else { throw SafetensorsError.unsupportedDType(name: name, dtype: dtype) }
-            let count = shape.reduce(1, *)
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw SafetensorsError.badHeader("entry '\(name)' has a negative dimension in shape \(shape)")
+            }
+            var count = 1
+            for d in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= bytes.count else {
+                    throw SafetensorsError.badHeader("entry '\(name)' shape \(shape) is larger than the file")
+                }
+                count = product
+            }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= bytes.count else {
+                throw SafetensorsError.badHeader("entry '\(name)' offsets \(offsets) are out of range")
+            }
             let begin = headerEnd + offsets[0], end = headerEnd + offsets[1]
-            guard offsets[0] >= 0, end - begin == count * 4 else {
+            guard end - begin == count * 4 else {
                 throw SafetensorsError.badHeader("entry '\(name)' offsets \(offsets) do not match shape \(shape)")
             }
             guard end <= bytes.count else { throw SafetensorsError.truncated("tensor '\(name)' ends at \(end), file has \(bytes.count) bytes") }

@@ -122,7 +122,8 @@ public struct Trainer: Sendable {
 
         var step = 0
         while step < c.steps {
-            let end = min(c.steps, step + chunk)
+            // Chunks end at every multiple of the snapshot interval so no snapshot is skipped.
+            let end = min(c.steps, step + chunk, snapshotEvery.map { (step / $0 + 1) * $0 } ?? Int.max)
             curves.withUnsafeMutableBufferPointer { curvesBuf in
             lastLoss.withUnsafeMutableBufferPointer { lossBuf in
             failedStep.withUnsafeMutableBufferPointer { failBuf in
@@ -162,12 +163,13 @@ public struct Trainer: Sendable {
             parallelFor(slots, threads: threads) { s in
                 let state = states[s]
                 var stream = root.split(UInt64(s / N), 1 << 40)
+                let batches = c.evaluationBatchCount(instance: s / N)
                 var total = 0.0
-                for _ in 0..<c.evaluationBatches {
+                for _ in 0..<batches {
                     state.sampler.sample(batchSize: c.batchSize, into: &state.batch, rng: &stream)
                     total += state.pass(computeGradients: false)
                 }
-                out.value[s] = total / Double(c.evaluationBatches)
+                out.value[s] = total / Double(batches)
             }
         }
         let seedLosses = (0..<K).map { k in (0..<N).map { Float(evalLoss[k * N + $0]) } }

@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+
+// End to end: the built `tms` executable on tiny configs (SPEC §6 run folders, one-line errors).
+// This target links no library of ours, so the files are checked with Foundation alone.
+
+/// The products directory holding `tms`: next to the test bundle (on Linux `Bundle.main.bundleURL` is the
+/// products directory itself; on macOS the .xctest bundle sits inside it).
+private let tmsExecutable: URL? = {
+    let fm = FileManager.default
+    var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+    if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
+    candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        candidates.append(bundle.bundleURL.deletingLastPathComponent())
+    }
+    return candidates.map { $0.appendingPathComponent("tms") }.first { fm.isExecutableFile(atPath: $0.path) }
+}()
+
+private struct Outcome {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+}
+
+private func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome {
+    let executable = try #require(tmsExecutable, "no tms executable next to the test bundle \(Bundle.main.bundleURL.path)")
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+    let group = DispatchGroup()
+    let errBox = DataBox()
+    group.enter()
+    DispatchQueue.global().async {
+        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                   stderr: String(decoding: errBox.data, as: UTF8.self))
+}
+
+private final class DataBox: @unchecked Sendable { var data = Data() }
+
+/// A fresh empty temporary directory, removed by the caller.
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tms-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+private let tinyTrain = ["train", "--features", "5", "--hidden", "2", "--instances", "2", "--steps", "50", "--batch-size", "64"]
+
+/// Reads a safetensors file with Foundation only: (name → shape) and (name → Float values).
+private func readSafetensors(_ url: URL) throws -> (shapes: [String: [Int]], values: [String: [Float]], metadata: [String: String]) {
+    let bytes = [UInt8](try Data(contentsOf: url))
+    try #require(bytes.count >= 8)
+    let n = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    try #require(8 + n <= bytes.count)
+    let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
+    var shapes: [String: [Int]] = [:], values: [String: [Float]] = [:], metadata: [String: String] = [:]
+    for (name, entry) in header {
+        if name == "__metadata__" { metadata = entry as? [String: String] ?? [:]; continue }
+        let e = try #require(entry as? [String: Any])
+        #expect(e["dtype"] as? String == "F32")
+        let shape = try #require(e["shape"] as? [Int])
+        let offsets = try #require(e["data_offsets"] as? [Int])
+        shapes[name] = shape
+        let begin = 8 + n + offsets[0], end = 8 + n + offsets[1]
+        try #require(end <= bytes.count && end - begin == 4 * shape.reduce(1, *))
+        values[name] = stride(from: begin, to: end, by: 4).map { i in
+            Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+        }
+    }
+    return (shapes, values, metadata)
+}
+
+@Test func trainWritesACompleteRunFolderAndPrintsItsPathFirst() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = dir.appendingPathComponent("run")
+    let outcome = try runTMS(tinyTrain + ["--out", run.path], in: dir)
+    #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
+    #expect(outcome.stdoutLines.first == run.path)
+    for file in ["config.json", "weights.safetensors", "metrics.json"] {
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), "\(file) missing")
+    }
+    // No temporary folder is left beside the run.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["run"])
+
+    let weights = try readSafetensors(run.appendingPathComponent("weights.safetensors"))
+    #expect(weights.shapes == ["W": [2, 2, 5], "b_final": [2, 5]])
+    #expect(weights.values["W"]!.allSatisfy { $0.isFinite })
+    #expect(weights.metadata["model"] == "relu-output")
+
+    let configJSON = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("config.json"))) as? [String: Any])
+    #expect(configJSON["tool"] as? String == "tms")
+    #expect(configJSON["version"] is String)
+    let config = try #require(configJSON["config"] as? [String: Any])
+    #expect(config["featureCount"] as? Int == 5)
+    #expect(config["hiddenCount"] as? Int == 2)
+    #expect(config["instanceCount"] as? Int == 2)
+    #expect(config["steps"] as? Int == 50)
+    #expect(config["model"] as? String == "relu-output")
+    #expect(config["seed"] != nil)
+
+    let metrics = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("metrics.json"))) as? [String: Any])
+    #expect((metrics["finalLoss"] as? [Any])?.count == 2)
+    #expect((metrics["instances"] as? [Any])?.count == 2)
+}
+
+@Test func analyzeReadsARunFolder() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = dir.appendingPathComponent("run")
+    let trained = try runTMS(tinyTrain + ["--out", run.path, "--quiet"], in: dir)
+    try #require(trained.status == 0, "train failed: \(trained.stderr)")
+    #expect(trained.stdoutLines == [run.path])
+    let analysed = try runTMS(["analyze", run.path], in: dir)
+    #expect(analysed.status == 0, "stderr: \(analysed.stderr)")
+    #expect(analysed.stdout.contains("instance 0") && analysed.stdout.contains("instance 1"))
+    let json = try runTMS(["analyze", run.path, "--json"], in: dir)
+    #expect(json.status == 0)
+    let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [Any]
+    #expect(parsed?.count == 2)
+}
+
+@Test func threadCountDoesNotChangeTheWeightsFile() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let one = dir.appendingPathComponent("one"), two = dir.appendingPathComponent("two")
+    let a = try runTMS(tinyTrain + ["--instances", "4", "--threads", "1", "--out", one.path, "--quiet"], in: dir)
+    let b = try runTMS(tinyTrain + ["--instances", "4", "--threads", "2", "--out", two.path, "--quiet"], in: dir)
+    try #require(a.status == 0 && b.status == 0, "\(a.stderr) \(b.stderr)")
+    #expect(try Data(contentsOf: one.appendingPathComponent("weights.safetensors"))
+            == Data(contentsOf: two.appendingPathComponent("weights.safetensors")))
+}
+
+@Test func aRunCanBeRepeatedFromItsOwnConfig() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let first = dir.appendingPathComponent("first"), again = dir.appendingPathComponent("again")
+    let a = try runTMS(tinyTrain + ["--model", "abs", "--seed", "9", "--out", first.path, "--quiet"], in: dir)
+    try #require(a.status == 0, "\(a.stderr)")
+    let b = try runTMS(["train", "--config", first.appendingPathComponent("config.json").path, "--out", again.path, "--quiet"], in: dir)
+    try #require(b.status == 0, "\(b.stderr)")
+    #expect(try Data(contentsOf: first.appendingPathComponent("weights.safetensors"))
+            == Data(contentsOf: again.appendingPathComponent("weights.safetensors")))
+    let weights = try readSafetensors(again.appendingPathComponent("weights.safetensors"))
+    #expect(weights.shapes == ["W1": [2, 2, 5], "W2": [2, 5, 2], "b_final": [2, 5]])
+}
+
+struct BadInput: Sendable, CustomTestStringConvertible {
+    let name: String
+    let arguments: [String]
+    /// Text the single error line must contain (the offending value or flag).
+    let mentions: [String]
+    var testDescription: String { name }
+
+    static let all: [BadInput] = [
+        BadInput(name: "probability above 1", arguments: ["--feature-probability", "1.5"], mentions: ["--feature-probability", "1.5"]),
+        BadInput(name: "probability zero", arguments: ["--feature-probability", "0"], mentions: ["--feature-probability", "0"]),
+        BadInput(name: "probability and sparsity", arguments: ["--feature-probability", "0.5", "--sparsity", "0.5"],
+                 mentions: ["--feature-probability", "--sparsity"]),
+        BadInput(name: "sparsity of 1", arguments: ["--sparsity", "1"], mentions: ["--sparsity", "1"]),
+        BadInput(name: "anticorrelated above one half", arguments: ["--feature-probability", "0.7", "--features", "4",
+                                                                     "--distribution", "anticorrelated-pairs"],
+                 mentions: ["0.7", "anticorrelated-pairs"]),
+        BadInput(name: "odd features for pairs", arguments: ["--distribution", "correlated-pairs"], mentions: ["5", "odd"]),
+        BadInput(name: "zero steps", arguments: ["--steps", "0"], mentions: ["steps", "0"]),
+        BadInput(name: "zero threads", arguments: ["--threads", "0"], mentions: ["--threads", "0"]),
+        BadInput(name: "wrong number of probabilities", arguments: ["--feature-probability", "0.1,0.2,0.3"],
+                 mentions: ["--feature-probability", "3"]),
+    ]
+}
+
+@Test(arguments: BadInput.all)
+func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = dir.appendingPathComponent("run")
+    // The bad flags come last so they override the tiny defaults.
+    let outcome = try runTMS(tinyTrain + ["--out", run.path] + bad.arguments, in: dir)
+    #expect(outcome.status != 0)
+    #expect(outcome.stderrLines.count == 1, "stderr: \(outcome.stderr)")
+    let line = outcome.stderrLines.first ?? ""
+    #expect(line.hasPrefix("tms: error: "), "stderr: \(line)")
+    for text in bad.mentions { #expect(line.contains(text), "'\(line)' does not mention \(text)") }
+    #expect(outcome.stdout.isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "something was written")
+}
+
+@Test func existingOutputFolderIsRefusedAndLeftUntouched() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = dir.appendingPathComponent("run")
+    try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+    try Data("keep".utf8).write(to: run.appendingPathComponent("note.txt"))
+    let outcome = try runTMS(tinyTrain + ["--out", run.path], in: dir)
+    #expect(outcome.status != 0)
+    #expect(outcome.stderrLines.count == 1, "stderr: \(outcome.stderr)")
+    #expect(outcome.stderrLines.first?.hasPrefix("tms: error: ") == true)
+    #expect(outcome.stderrLines.first?.contains(run.path) == true)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: run.path) == ["note.txt"])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["run"])
+}
+
+@Test func analyzeOfAFolderWithoutARunFailsWithOneLine() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let outcome = try runTMS(["analyze", dir.path], in: dir)
+    #expect(outcome.status != 0)
+    #expect(outcome.stderrLines.count == 1, "stderr: \(outcome.stderr)")
+    #expect(outcome.stderrLines.first?.hasPrefix("tms: error: ") == true)
+    #expect(outcome.stderrLines.first?.contains("config.json") == true)
+}
+
+@Test func divergingTrainingEndsWithAnErrorLineAndNoFolder() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = dir.appendingPathComponent("run")
+    let outcome = try runTMS(tinyTrain + ["--out", run.path, "--lr", "1e30"], in: dir)
+    #expect(outcome.status != 0)
+    // Progress lines may precede it; the error is the last line, and only one line says "error".
+    let last = outcome.stderrLines.last ?? ""
+    #expect(last.hasPrefix("tms: error: training diverged"), "stderr: \(outcome.stderr)")
+    #expect(last.contains("--lr"))
+    #expect(outcome.stderrLines.filter { $0.contains("error") }.count == 1)
+    #expect(outcome.stdout.isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+}

@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+import TMSModels
+
+// Config.swift: model kinds, validation messages, LR schedules, the standard builders, JSON round trip.
+
+/// The base config the invalid cases start from: 2 instances of 4 features in 2 dimensions.
+private func baseConfig() -> TrainingConfig {
+    TrainingConfig.standard(model: .reluOutput, featureCount: 4, hiddenCount: 2, featureProbabilities: [0.1, 0.2],
+                            importanceDecay: 0.9, steps: 100, batchSize: 32)
+}
+
+struct InvalidConfigCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let change: @Sendable (inout TrainingConfig) -> Void
+    let message: String
+    var testDescription: String { name }
+
+    static let all: [InvalidConfigCase] = [
+        .init(name: "p above 1", change: { $0.featureProbability[1][2] = 1.5 },
+              message: "feature probability 1.5 (instance 1, feature 2) is invalid; it must be in (0, 1]"),
+        .init(name: "p zero", change: { $0.featureProbability[0][0] = 0 },
+              message: "feature probability 0.0 (instance 0, feature 0) is invalid; it must be in (0, 1]"),
+        .init(name: "p negative", change: { $0.featureProbability[0][1] = -0.1 },
+              message: "feature probability -0.1 (instance 0, feature 1) is invalid; it must be in (0, 1]"),
+        .init(name: "p NaN", change: { $0.featureProbability[0][3] = .nan },
+              message: "feature probability nan (instance 0, feature 3) is invalid; it must be in (0, 1]"),
+        .init(name: "zero features", change: { $0.featureCount = 0 },
+              message: "feature count = 0 is invalid; it must be a positive integer"),
+        .init(name: "zero hidden", change: { $0.hiddenCount = 0 },
+              message: "hidden count = 0 is invalid; it must be a positive integer"),
+        .init(name: "zero instances", change: { $0.instanceCount = 0 },
+              message: "instance count = 0 is invalid; it must be a positive integer"),
+        .init(name: "zero steps", change: { $0.steps = 0 },
+              message: "steps = 0 is invalid; it must be a positive integer"),
+        .init(name: "negative batch", change: { $0.batchSize = -4 },
+              message: "batch size = -4 is invalid; it must be a positive integer"),
+        .init(name: "best-of zero", change: { $0.bestOf = 0 },
+              message: "best-of = 0 is invalid; it must be a positive integer"),
+        .init(name: "probability rows", change: { $0.featureProbability.removeLast() },
+              message: "feature probability has 1 instance rows; expected 2 (one per instance)"),
+        .init(name: "importance rows", change: { $0.importance.append([1, 1, 1, 1]) },
+              message: "importance has 3 instance rows; expected 2 (one per instance)"),
+        .init(name: "probability row length", change: { $0.featureProbability[1] = [0.2, 0.2, 0.2] },
+              message: "feature probability of instance 1 has 3 values; expected 4 (one per feature)"),
+        .init(name: "importance row length", change: { $0.importance[0].append(0.5) },
+              message: "importance of instance 0 has 5 values; expected 4 (one per feature)"),
+        .init(name: "importance zero", change: { $0.importance[1][3] = 0 },
+              message: "importance 0.0 (instance 1, feature 3) is invalid; it must be a positive finite number"),
+        .init(name: "importance infinite", change: { $0.importance[0][0] = .infinity },
+              message: "importance inf (instance 0, feature 0) is invalid; it must be a positive finite number"),
+        .init(name: "anticorrelated p > 0.5", change: {
+                  $0.distribution = .anticorrelatedPairs
+                  $0.featureProbability[1] = [0.6, 0.6, 0.6, 0.6]
+              },
+              message: "feature probability 0.6 is invalid for anticorrelated-pairs; it must be at most 0.5"),
+        .init(name: "odd count for pairs", change: {
+                  $0 = TrainingConfig.standard(featureCount: 5, hiddenCount: 2, featureProbabilities: [0.1],
+                                               distribution: .correlatedPairs)
+              },
+              message: "feature count 5 is odd; correlated-pairs needs an even feature count"),
+        .init(name: "pair with two probabilities", change: {
+                  $0.distribution = .correlatedPairs
+                  $0.featureProbability[0] = [0.1, 0.2, 0.3, 0.3]
+              },
+              message: "features 0 and 1 of instance 0 form a pair but have probabilities 0.1 and 0.2; paired features must share one"),
+        .init(name: "NaN learning rate", change: { $0.learningRate = .nan },
+              message: "learning rate nan is invalid; it must be a positive finite number"),
+        .init(name: "zero learning rate", change: { $0.learningRate = 0 },
+              message: "learning rate 0.0 is invalid; it must be a positive finite number"),
+        .init(name: "infinite learning rate", change: { $0.learningRate = .infinity },
+              message: "learning rate inf is invalid; it must be a positive finite number"),
+        .init(name: "negative weight decay", change: { $0.weightDecay = -0.01 },
+              message: "weight decay -0.01 is invalid; it must be a finite number ≥ 0"),
+        .init(name: "warmup as long as training", change: {
+                  $0.schedule = .warmupCosine
+                  $0.warmupSteps = 100
+              },
+              message: "warmup steps 100 is invalid; it must be in 0..<100 (the step count)"),
+        .init(name: "beta1 of 1", change: { $0.beta1 = 1 },
+              message: "Adam betas (1.0, 0.999) and epsilon 1e-08 are invalid; betas must be in [0, 1) and epsilon > 0"),
+    ]
+}
+
+@Test(arguments: InvalidConfigCase.all)
+func invalidConfigGivesTheExpectedOneLineMessage(_ c: InvalidConfigCase) {
+    var config = baseConfig()
+    c.change(&config)
+    do {
+        try config.validate()
+        Issue.record("\(c.name) was accepted")
+    } catch let error as ConfigError {
+        #expect(error.description == c.message)
+        #expect(!error.description.contains("\n"))
+    } catch {
+        Issue.record("unexpected error type \(error)")
+    }
+}
+
+@Test func validConfigsPass() throws {
+    try baseConfig().validate()
+    var anti = baseConfig()
+    anti.distribution = .anticorrelatedPairs
+    anti.featureProbability = [[0.5, 0.5, 0.5, 0.5], [0.01, 0.01, 0.2, 0.2]]
+    try anti.validate()
+    var warm = baseConfig()
+    warm.schedule = .warmupCosine
+    warm.warmupSteps = 99
+    try warm.validate()
+    // A warmup length is ignored (not validated) for other schedules.
+    var constant = baseConfig()
+    constant.warmupSteps = 1000
+    try constant.validate()
+    try TrainingConfig.standard(model: .abs, featureCount: 1, hiddenCount: 1, featureProbabilities: [1]).validate()
+}
+
+// MARK: - Model kinds
+
+@Test func modelKindNamesAreThePaperSpellings() {
+    #expect(ModelKind.allCases.map(\.rawValue) == ["linear", "relu-output", "relu-hidden", "abs"])
+    #expect(FeatureDistribution.allCases.map(\.rawValue) == ["independent", "correlated-pairs", "anticorrelated-pairs"])
+}
+
+@Test func modelKindStructureFollowsSpecSection2() {
+    #expect(ModelKind.allCases.filter(\.isTied) == [.linear, .reluOutput, .reluHidden])
+    #expect(ModelKind.allCases.filter(\.usesSignedInputs) == [.abs])
+    #expect(ModelKind.allCases.filter(\.hasHiddenReLU) == [.reluHidden, .abs])
+    #expect(ModelKind.allCases.filter(\.hasOutputReLU) == [.reluOutput, .reluHidden, .abs])
+}
+
+// MARK: - Learning-rate schedules (SPEC §1)
+
+private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-12) -> Bool { Swift.abs(a - b) <= tolerance }
+
+@Test func constantScheduleIsTheBaseRate() {
+    for t in [0, 1, 50, 99] {
+        #expect(LearningRateSchedule.constant.rate(base: 0.01, step: t, total: 100, warmup: 0) == 0.01)
+    }
+}
+
+@Test func linearScheduleIsOneMinusTOverT() {
+    let s = LearningRateSchedule.linear
+    #expect(close(s.rate(base: 0.01, step: 0, total: 100, warmup: 0), 0.01))
+    #expect(close(s.rate(base: 0.01, step: 25, total: 100, warmup: 0), 0.0075))
+    #expect(close(s.rate(base: 0.01, step: 50, total: 100, warmup: 0), 0.005))
+    #expect(close(s.rate(base: 0.01, step: 99, total: 100, warmup: 0), 0.0001))
+}
+
+@Test func cosineScheduleIsAQuarterCosineReachingZeroAtTheLastStep() {
+    let s = LearningRateSchedule.cosine
+    #expect(close(s.rate(base: 0.01, step: 0, total: 101, warmup: 0), 0.01))
+    // t/(T−1) = 1/2: cos(π/4) = √2/2.
+    #expect(close(s.rate(base: 0.01, step: 50, total: 101, warmup: 0), 0.01 * 2.0.squareRoot() / 2))
+    // t/(T−1) = 1/3: cos(π/6) = √3/2.
+    #expect(close(s.rate(base: 0.01, step: 20, total: 61, warmup: 0), 0.01 * 3.0.squareRoot() / 2))
+    #expect(close(s.rate(base: 0.01, step: 100, total: 101, warmup: 0), 0, 1e-17))
+    // A single step keeps the base rate.
+    #expect(s.rate(base: 0.01, step: 0, total: 1, warmup: 0) == 0.01)
+}
+
+@Test func warmupCosineRampsLinearlyThenFollowsAHalfCosine() {
+    let s = LearningRateSchedule.warmupCosine
+    // W = 10, T = 110: lr·(t+1)/W for t < W, then lr·½(1 + cos(π(t−W)/(T−W))).
+    #expect(close(s.rate(base: 0.01, step: 0, total: 110, warmup: 10), 0.001))
+    #expect(close(s.rate(base: 0.01, step: 4, total: 110, warmup: 10), 0.005))
+    #expect(close(s.rate(base: 0.01, step: 9, total: 110, warmup: 10), 0.01))
+    #expect(close(s.rate(base: 0.01, step: 10, total: 110, warmup: 10), 0.01))
+    #expect(close(s.rate(base: 0.01, step: 60, total: 110, warmup: 10), 0.005))
+    // π/4 into the half cosine: ½(1 + √2/2).
+    #expect(close(s.rate(base: 0.01, step: 35, total: 110, warmup: 10), 0.01 * 0.5 * (1 + 2.0.squareRoot() / 2)))
+    // No warmup: starts at the base rate.
+    #expect(close(s.rate(base: 0.01, step: 0, total: 100, warmup: 0), 0.01))
+}
+
+@Test func evaluationUsesEnoughBatchesForFiftyThousandNonZeros() {
+    // max(evaluationBatches, min(10,000, ⌈50,000 / (B·Σ_i p_i)⌉)).
+    let dense = TrainingConfig.standard(featureCount: 20, hiddenCount: 5, featureProbabilities: [1], batchSize: 1024)
+    #expect(dense.evaluationBatchCount(instance: 0) == 8)  // ⌈50,000/20,480⌉ = 3 < 8
+    let sparse = TrainingConfig.standard(featureCount: 5, hiddenCount: 2, featureProbabilities: [1, 0.01], batchSize: 1024)
+    #expect(sparse.evaluationBatchCount(instance: 1) == 977)  // ⌈50,000/51.2⌉
+    let tiny = TrainingConfig.standard(featureCount: 1, hiddenCount: 1, featureProbabilities: [1e-4], batchSize: 1)
+    #expect(tiny.evaluationBatchCount(instance: 0) == 10_000)
+}
+
+// MARK: - Builders and JSON
+
+@Test func standardConfigBuildsGeometricImportanceAndOneRowPerInstance() {
+    let c = TrainingConfig.standard(featureCount: 4, hiddenCount: 2, featureProbabilities: [1, 0.05], importanceDecay: 0.7)
+    #expect(c.instanceCount == 2)
+    #expect(c.featureProbability == [[1, 1, 1, 1], [0.05, 0.05, 0.05, 0.05]])
+    let expected: [Float] = [1, 0.7, 0.49, 0.343]
+    for row in c.importance {
+        #expect(zip(row, expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+    }
+    // Defaults of SPEC §1: Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8, no weight decay, batch 1024, 10,000 steps.
+    #expect(c.optimizer == .adam && c.learningRate == 1e-3 && c.beta1 == 0.9 && c.beta2 == 0.999 && c.epsilon == 1e-8)
+    #expect(c.weightDecay == 0 && c.batchSize == 1024 && c.steps == 10_000 && c.schedule == .constant)
+}
+
+@Test func geometricProbabilitiesRunFromOneToOneOverBase() {
+    let p = TrainingConfig.geometricProbabilities(count: 10)
+    #expect(p.count == 10)
+    #expect(p[0] == 1)
+    #expect(Swift.abs(p[9] - 0.05) < 1e-7)
+    // p_t = 20^(−t/9): consecutive ratios are all 20^(−1/9).
+    let ratio = pow(20.0, -1.0 / 9)
+    for j in 1..<10 { #expect(Swift.abs(Double(p[j]) / Double(p[j - 1]) - ratio) < 1e-6) }
+    #expect(TrainingConfig.geometricProbabilities(count: 1) == [1])
+}
+
+@Test func configSurvivesAJSONRoundTrip() throws {
+    var c = baseConfig()
+    c.schedule = .warmupCosine
+    c.warmupSteps = 7
+    c.optimizer = .adamw
+    c.weightDecay = 0.01
+    c.seed = 123_456_789_012
+    let data = try JSONEncoder().encode(c)
+    #expect(try JSONDecoder().decode(TrainingConfig.self, from: data) == c)
+    let text = String(decoding: data, as: UTF8.self)
+    #expect(text.contains("\"relu-output\"") && text.contains("\"warmup-cosine\"") && text.contains("\"adamw\""))
+}
