@@ -82,6 +82,9 @@ public struct Trainer: Sendable {
         return (0..<P).map { Int((Double($0) * Double(T - 1) / Double(P - 1)).rounded()) }
     }
 
+    /// Trains every instance and seed. With `snapshotEvery: N`, the kept models' weights are also recorded at
+    /// step 0 (the initialisation), after every N steps, and after the last step. `progress` is called on the
+    /// calling thread after each chunk of steps.
     public func train(snapshotEvery: Int? = nil,
                       progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingResult {
         try config.validate()
@@ -120,6 +123,7 @@ public struct Trainer: Sendable {
         let chunk = max(1, min(c.steps / 100, snapshotEvery ?? Int.max))
         let rates = (0..<c.steps).map { c.schedule.rate(base: c.learningRate, step: $0, total: c.steps, warmup: c.warmupSteps) }
 
+        if snapshotEvery != nil { snapshots.append((0, states.map { $0.parameters() })) }
         var step = 0
         while step < c.steps {
             // Chunks end at every multiple of the snapshot interval so no snapshot is skipped.

@@ -239,3 +239,59 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     #expect(outcome.stdout.isEmpty)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
 }
+
+@Test func listPrintsEveryExperimentWithItsRuntime() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let result = try runTMS(["list"], in: dir)
+    #expect(result.status == 0)
+    #expect(result.stdoutLines.first?.hasPrefix("name") == true)
+    let names = ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform"]
+    for name in names {
+        let line = try #require(result.stdoutLines.first { $0.hasPrefix(name + " ") }, "no line for \(name)")
+        // Each row names a measured runtime (seconds or minutes) and the paper section it reproduces.
+        #expect(line.range(of: #"\d+ (s|min)"#, options: .regularExpression) != nil, "\(line)")
+        #expect(line.contains("§"), "\(line)")
+    }
+    #expect(result.stdout.contains("outputs:"))
+}
+
+@Test func runWritesAReportAndChecksAndReportRebuildsIt() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let result = try runTMS(["run", "intro", "--quick", "--steps", "300", "--out", "intro"], in: dir)
+    // Exit 0 when every check passes, 1 when one fails (300 steps may not be enough): never a crash.
+    #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
+    #expect(result.stdoutLines.first?.hasSuffix("/intro") == true)
+    let folder = dir.appendingPathComponent("intro")
+    let checks = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("checks.json"))) as? [[String: Any]]
+    #expect(checks?.count == 3)
+    #expect(checks?.allSatisfy { $0["claim"] is String && $0["expected"] is String && $0["measured"] is String && $0["passed"] is Bool } == true)
+    let report = folder.appendingPathComponent("report.html")
+    try FileManager.default.removeItem(at: report)
+    let rebuilt = try runTMS(["report", "intro"], in: dir)
+    #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+    let html = try String(contentsOf: report, encoding: .utf8)
+    #expect(html.contains("1 − S = 0.05") && html.contains("<svg"))
+}
+
+@Test func trainWritesAReportThatRebuildsIdentically() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let trained = try runTMS(["train", "--instances", "3", "--steps", "40", "--batch-size", "32", "--out", "r"], in: dir)
+    #expect(trained.status == 0, "\(trained.stderr)")
+    let report = dir.appendingPathComponent("r/report.html")
+    let first = try Data(contentsOf: report)
+    #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("r/figures/feature-diagrams.svg").path))
+    let rebuilt = try runTMS(["report", "r"], in: dir)
+    #expect(rebuilt.status == 0)
+    #expect(try Data(contentsOf: report) == first)
+}
+
+@Test func unknownExperimentIsOneErrorLine() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let result = try runTMS(["run", "pentagons"], in: dir)
+    #expect(result.status != 0)
+    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, all"])
+}

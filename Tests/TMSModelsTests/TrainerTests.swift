@@ -215,7 +215,7 @@ private final class ProgressRecorder: @unchecked Sendable {
 @Test func snapshotsAreTakenEveryNStepsAndTheLastOneIsTheResult() throws {
     let config = smallConfig(model: .reluOutput, steps: 45)
     let result = try Trainer(config: config, threads: 2).train(snapshotEvery: 10)
-    #expect(result.snapshots.map(\.step) == [10, 20, 30, 40, 45])
+    #expect(result.snapshots.map(\.step) == [0, 10, 20, 30, 40, 45])
     #expect(result.snapshots.last!.weights == result.weights)
     #expect(result.snapshots[0].weights != result.weights)
 }
@@ -247,13 +247,14 @@ private final class ProgressRecorder: @unchecked Sendable {
 
 @Test(arguments: [(steps: 250, every: 5), (steps: 300, every: 7), (steps: 1000, every: 15)])
 func snapshotsAreTakenAtEveryMultipleOfTheInterval(_ c: (steps: Int, every: Int)) throws {
-    // `snapshotEvery: N` must give a snapshot after steps N, 2N, 3N, … and after the last step, whatever the
+    // `snapshotEvery: N` must give a snapshot of the initialisation (step 0), after steps N, 2N, 3N, … and after
+    // the last step, whatever the
     // trainer's internal chunk of steps per dispatch (steps/100).
     var config = TrainingConfig.standard(model: .reluOutput, featureCount: 5, hiddenCount: 2, featureProbabilities: [0.1],
                                          steps: c.steps, batchSize: 8, seed: 1)
     config.evaluationBatches = 1
     let result = try Trainer(config: config, threads: 1).train(snapshotEvery: c.every)
-    var expected = Array(stride(from: c.every, through: c.steps, by: c.every))
+    var expected = [0] + Array(stride(from: c.every, through: c.steps, by: c.every))
     if expected.last != c.steps { expected.append(c.steps) }
     #expect(result.snapshots.map(\.step) == expected)
 }
