@@ -3,10 +3,13 @@
 /// All take raw pointers to Float32 buffers whose lengths are padded to a multiple of 8 (or 16 where stated),
 /// with zero padding, so the loops need no scalar tails. Compiled with AVX2 + FMA on x86_64 (Package.swift).
 public enum Kernels {
-    @inline(__always) static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+    @inline(__always) public static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
         UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
     }
-    @inline(__always) static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+    @inline(__always) static func load8(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) public static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
@@ -67,6 +70,305 @@ public enum Kernels {
             if rows > 2 { store8(c20, out, 2 * width + j); store8(c21, out, 2 * width + j + 8) }
             if rows > 3 { store8(c30, out, 3 * width + j); store8(c31, out, 3 * width + j + 8) }
             j += 16
+        }
+    }
+}
+
+// MARK: - Batch-lane kernels
+//
+// The dense training pass keeps activations feature-major, "batch-lane": a [features][rows] buffer holds one
+// feature's values for consecutive batch rows contiguously, so the SIMD lanes run along the batch. Products
+// then need no padding of n or m (only of the row count, to 16) and no horizontal sums except in the weight
+// gradients. `rows` is always a multiple of 16 and padded rows hold zeros (or finite values multiplied by
+// zeros), so no loop has a scalar tail.
+
+extension Kernels {
+    /// out[a][r] = bias[a] + Σ_c w[c][a] · x[c][r] for a < `outputs`, c < `depth`, r < `rows`.
+    ///
+    /// - `w`: [depth][weightStride] (row c holds the weights from input c to every output a);
+    /// - `x`: [depth][inputStride], `out`: [outputs][outputStride]; `rows` a multiple of 16; `bias` optional.
+    /// Tiles of 4 outputs × 16 rows (8 accumulators, each weight broadcast once per 2 loads of x); narrow
+    /// tiles (1 or 2 outputs) split the depth into even and odd halves to keep 4–8 FMA chains in flight.
+    /// The depth is taken in blocks of 128 (partial sums kept in `out`), so that a block's inputs for one
+    /// tile of rows and its weights for all outputs stay in L1 while every output tile uses them.
+    public static func project(outputs A: Int, depth C: Int, rows R: Int,
+                               weights w: UnsafePointer<Float>, weightStride ws: Int,
+                               input x: UnsafePointer<Float>, inputStride xs: Int,
+                               bias: UnsafePointer<Float>?,
+                               output out: UnsafeMutablePointer<Float>, outputStride os: Int) {
+        precondition(R % 16 == 0, "rows must be a multiple of 16")
+        var c0 = 0
+        repeat {
+            let depth = min(projectDepthBlock, C - c0)
+            let wb = w + c0 * ws, xb = x + c0 * xs
+            let first = c0 == 0
+            var r = 0
+            while r < R {
+                var a = 0
+                while a + 4 <= A { projectTile(4, a, r, depth, wb, ws, xb, xs, bias, first, out, os); a += 4 }
+                switch A - a {
+                case 3: projectTile(3, a, r, depth, wb, ws, xb, xs, bias, first, out, os)
+                case 2: projectTile(2, a, r, depth, wb, ws, xb, xs, bias, first, out, os)
+                case 1: projectTile(1, a, r, depth, wb, ws, xb, xs, bias, first, out, os)
+                default: break
+                }
+                r += 16
+            }
+            c0 += depth
+        } while c0 < C
+    }
+
+    /// Depth block of `project`.
+    static let projectDepthBlock = 128
+
+    @inline(__always)
+    static func projectTile(_ ta: Int, _ a: Int, _ r: Int, _ C: Int,
+                            _ w: UnsafePointer<Float>, _ ws: Int, _ x: UnsafePointer<Float>, _ xs: Int,
+                            _ bias: UnsafePointer<Float>?, _ first: Bool, _ out: UnsafeMutablePointer<Float>, _ os: Int) {
+        let zero = SIMD8<Float>.zero
+        var p00 = zero, p01 = zero, p10 = zero, p11 = zero, p20 = zero, p21 = zero, p30 = zero, p31 = zero
+        let o = out + a * os + r
+        if !first {
+            p00 = load8(o, 0); p01 = load8(o, 8)
+            if ta > 1 { p10 = load8(o, os); p11 = load8(o, os + 8) }
+            if ta > 2 { p20 = load8(o, 2 * os); p21 = load8(o, 2 * os + 8) }
+            if ta > 3 { p30 = load8(o, 3 * os); p31 = load8(o, 3 * os + 8) }
+        } else if let bias {
+            p00 = SIMD8(repeating: bias[a]); p01 = p00
+            if ta > 1 { p10 = SIMD8(repeating: bias[a + 1]); p11 = p10 }
+            if ta > 2 { p20 = SIMD8(repeating: bias[a + 2]); p21 = p20 }
+            if ta > 3 { p30 = SIMD8(repeating: bias[a + 3]); p31 = p30 }
+        }
+        var wp = w + a
+        var xp = x + r
+        var c = 0
+        if ta <= 2 {
+            var q00 = zero, q01 = zero, q10 = zero, q11 = zero
+            while c + 2 <= C {
+                let x0 = load8(xp, 0), x1 = load8(xp, 8), x2 = load8(xp, xs), x3 = load8(xp, xs + 8)
+                let s0 = SIMD8<Float>(repeating: wp[0]), t0 = SIMD8<Float>(repeating: wp[ws])
+                p00 = p00.addingProduct(s0, x0); p01 = p01.addingProduct(s0, x1)
+                q00 = q00.addingProduct(t0, x2); q01 = q01.addingProduct(t0, x3)
+                if ta > 1 {
+                    let s1 = SIMD8<Float>(repeating: wp[1]), t1 = SIMD8<Float>(repeating: wp[ws + 1])
+                    p10 = p10.addingProduct(s1, x0); p11 = p11.addingProduct(s1, x1)
+                    q10 = q10.addingProduct(t1, x2); q11 = q11.addingProduct(t1, x3)
+                }
+                wp += 2 * ws; xp += 2 * xs; c += 2
+            }
+            if c < C {
+                let x0 = load8(xp, 0), x1 = load8(xp, 8)
+                let s0 = SIMD8<Float>(repeating: wp[0])
+                p00 = p00.addingProduct(s0, x0); p01 = p01.addingProduct(s0, x1)
+                if ta > 1 {
+                    let s1 = SIMD8<Float>(repeating: wp[1])
+                    p10 = p10.addingProduct(s1, x0); p11 = p11.addingProduct(s1, x1)
+                }
+            }
+            p00 += q00; p01 += q01; p10 += q10; p11 += q11
+        } else {
+            while c < C {
+                let x0 = load8(xp, 0), x1 = load8(xp, 8)
+                let s0 = SIMD8<Float>(repeating: wp[0]), s1 = SIMD8<Float>(repeating: wp[1])
+                let s2 = SIMD8<Float>(repeating: wp[2])
+                p00 = p00.addingProduct(s0, x0); p01 = p01.addingProduct(s0, x1)
+                p10 = p10.addingProduct(s1, x0); p11 = p11.addingProduct(s1, x1)
+                p20 = p20.addingProduct(s2, x0); p21 = p21.addingProduct(s2, x1)
+                if ta > 3 {
+                    let s3 = SIMD8<Float>(repeating: wp[3])
+                    p30 = p30.addingProduct(s3, x0); p31 = p31.addingProduct(s3, x1)
+                }
+                wp += ws; xp += xs; c += 1
+            }
+        }
+        store8(p00, o, 0); store8(p01, o, 8)
+        if ta > 1 { store8(p10, o, os); store8(p11, o, os + 8) }
+        if ta > 2 { store8(p20, o, 2 * os); store8(p21, o, 2 * os + 8) }
+        if ta > 3 { store8(p30, o, 3 * os); store8(p31, o, 3 * os + 8) }
+    }
+
+    /// g[a][c] += Σ_r u[a][r]·v[c][r] (+ u2[a][r]·v2[c][r]) for a < `outputs`, c < `columns`, r < `length`:
+    /// weight gradients as dot products along the batch (both operands batch-lane).
+    ///
+    /// - `u`: [outputs][uStride], `u2`: [outputs][u2Stride]; `v`: [columns][vStride], `v2`: [columns][v2Stride];
+    ///   `g`: [outputs][gradStride]; `length` a multiple of 8.
+    /// Tiles of 2 × 4 dot products (8 accumulators), each reduced across lanes once at the end, so use it
+    /// when `length` is long (≥ ~512) or `columns` is small.
+    public static func accumulateDots(outputs A: Int, columns Cn: Int, length R: Int,
+                                      u: UnsafePointer<Float>, uStride us: Int,
+                                      v: UnsafePointer<Float>, vStride vs: Int,
+                                      u2: UnsafePointer<Float>? = nil, u2Stride u2s: Int = 0,
+                                      v2: UnsafePointer<Float>? = nil, v2Stride v2s: Int = 0,
+                                      into g: UnsafeMutablePointer<Float>, gradStride gs: Int) {
+        precondition(R % 8 == 0, "length must be a multiple of 8")
+        if let u2, let v2 {
+            dots(true, A, Cn, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+        } else {
+            dots(false, A, Cn, R, u, us, v, vs, u, us, v, vs, g, gs)
+        }
+    }
+
+    @inline(__always)
+    static func dots(_ fused: Bool, _ A: Int, _ Cn: Int, _ R: Int,
+                     _ u: UnsafePointer<Float>, _ us: Int, _ v: UnsafePointer<Float>, _ vs: Int,
+                     _ u2: UnsafePointer<Float>, _ u2s: Int, _ v2: UnsafePointer<Float>, _ v2s: Int,
+                     _ g: UnsafeMutablePointer<Float>, _ gs: Int) {
+        var a = 0
+        while a < A {
+            let ta = min(2, A - a)
+            var c = 0
+            while c < Cn {
+                switch (ta, min(4, Cn - c)) {
+                case (2, 4): dotTile(fused, 2, 4, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                case (2, 3): dotTile(fused, 2, 3, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                case (2, 2): dotTile(fused, 2, 2, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                case (2, 1): dotTile(fused, 2, 1, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                case (1, 4): dotTile(fused, 1, 4, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                case (1, 3): dotTile(fused, 1, 3, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                case (1, 2): dotTile(fused, 1, 2, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                default: dotTile(fused, 1, 1, a, c, R, u, us, v, vs, u2, u2s, v2, v2s, g, gs)
+                }
+                c += 4
+            }
+            a += 2
+        }
+    }
+
+    @inline(__always)
+    static func dotTile(_ fused: Bool, _ ta: Int, _ tc: Int, _ a: Int, _ c: Int, _ R: Int,
+                        _ u: UnsafePointer<Float>, _ us: Int, _ v: UnsafePointer<Float>, _ vs: Int,
+                        _ u2: UnsafePointer<Float>, _ u2s: Int, _ v2: UnsafePointer<Float>, _ v2s: Int,
+                        _ g: UnsafeMutablePointer<Float>, _ gs: Int) {
+        let zero = SIMD8<Float>.zero
+        var s00 = zero, s01 = zero, s02 = zero, s03 = zero, s10 = zero, s11 = zero, s12 = zero, s13 = zero
+        let ua = u + a * us, va = v + c * vs, ub = u2 + a * u2s, vb = v2 + c * v2s
+        var r = 0
+        while r < R {
+            let x0 = load8(ua, r), x1 = ta > 1 ? load8(ua, us + r) : zero
+            let y0 = load8(va, r)
+            s00 = s00.addingProduct(x0, y0); if ta > 1 { s10 = s10.addingProduct(x1, y0) }
+            if tc > 1 { let y1 = load8(va, vs + r); s01 = s01.addingProduct(x0, y1); if ta > 1 { s11 = s11.addingProduct(x1, y1) } }
+            if tc > 2 { let y2 = load8(va, 2 * vs + r); s02 = s02.addingProduct(x0, y2); if ta > 1 { s12 = s12.addingProduct(x1, y2) } }
+            if tc > 3 { let y3 = load8(va, 3 * vs + r); s03 = s03.addingProduct(x0, y3); if ta > 1 { s13 = s13.addingProduct(x1, y3) } }
+            if fused {
+                let z0 = load8(ub, r), z1 = ta > 1 ? load8(ub, u2s + r) : zero
+                let w0 = load8(vb, r)
+                s00 = s00.addingProduct(z0, w0); if ta > 1 { s10 = s10.addingProduct(z1, w0) }
+                if tc > 1 { let w1 = load8(vb, v2s + r); s01 = s01.addingProduct(z0, w1); if ta > 1 { s11 = s11.addingProduct(z1, w1) } }
+                if tc > 2 { let w2 = load8(vb, 2 * v2s + r); s02 = s02.addingProduct(z0, w2); if ta > 1 { s12 = s12.addingProduct(z1, w2) } }
+                if tc > 3 { let w3 = load8(vb, 3 * v2s + r); s03 = s03.addingProduct(z0, w3); if ta > 1 { s13 = s13.addingProduct(z1, w3) } }
+            }
+            r += 8
+        }
+        let g0 = g + a * gs + c
+        g0[0] += s00.sum()
+        if tc > 1 { g0[1] += s01.sum() }
+        if tc > 2 { g0[2] += s02.sum() }
+        if tc > 3 { g0[3] += s03.sum() }
+        if ta > 1 {
+            let g1 = g0 + gs
+            g1[0] += s10.sum()
+            if tc > 1 { g1[1] += s11.sum() }
+            if tc > 2 { g1[2] += s12.sum() }
+            if tc > 3 { g1[3] += s13.sum() }
+        }
+    }
+
+    /// g[a][k] += Σ_r u[a][r]·v[r][k] (+ u2[a][r]·v2[r][k]) for a < `outputs`, k < 8·`vectors`, r < `length`:
+    /// weight gradients as sums of outer products, with the gradient tile held in registers and the second
+    /// operand row-major (v: [length][vStride], 8·`vectors` ≤ vStride, a multiple of 8). No lane reductions,
+    /// so it suits short batch chunks; the padding lanes of v must be zero (they land in g's padding).
+    ///
+    /// - `u`: [outputs][uStride], `u2`: [outputs][u2Stride] batch-lane; `v`, `v2`: row-major with stride
+    ///   `vStride`; `g`: [outputs][gradStride].
+    /// Tiles of 2 outputs × 4 vectors (8 accumulators); a broadcast of u per 4 loads of v.
+    public static func accumulateOuterProducts(outputs A: Int, vectors V: Int, length R: Int,
+                                               u: UnsafePointer<Float>, uStride us: Int,
+                                               v: UnsafePointer<Float>, vStride vs: Int,
+                                               u2: UnsafePointer<Float>? = nil, u2Stride u2s: Int = 0,
+                                               v2: UnsafePointer<Float>? = nil,
+                                               into g: UnsafeMutablePointer<Float>, gradStride gs: Int) {
+        if let u2, let v2 {
+            outers(true, A, V, R, u, us, v, vs, u2, u2s, v2, g, gs)
+        } else {
+            outers(false, A, V, R, u, us, v, vs, u, us, v, g, gs)
+        }
+    }
+
+    @inline(__always)
+    static func outers(_ fused: Bool, _ A: Int, _ V: Int, _ R: Int,
+                       _ u: UnsafePointer<Float>, _ us: Int, _ v: UnsafePointer<Float>, _ vs: Int,
+                       _ u2: UnsafePointer<Float>, _ u2s: Int, _ v2: UnsafePointer<Float>,
+                       _ g: UnsafeMutablePointer<Float>, _ gs: Int) {
+        var kv = 0
+        while kv < V {
+            let tv = min(4, V - kv)
+            var a = 0
+            while a < A {
+                switch (min(2, A - a), tv) {
+                case (2, 4): outerTile(fused, 2, 4, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                case (2, 3): outerTile(fused, 2, 3, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                case (2, 2): outerTile(fused, 2, 2, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                case (2, 1): outerTile(fused, 2, 1, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                case (1, 4): outerTile(fused, 1, 4, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                case (1, 3): outerTile(fused, 1, 3, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                case (1, 2): outerTile(fused, 1, 2, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                default: outerTile(fused, 1, 1, a, kv, R, u, us, v, vs, u2, u2s, v2, g, gs)
+                }
+                a += 2
+            }
+            kv += 4
+        }
+    }
+
+    @inline(__always)
+    static func outerTile(_ fused: Bool, _ ta: Int, _ tv: Int, _ a: Int, _ kv: Int, _ R: Int,
+                          _ u: UnsafePointer<Float>, _ us: Int, _ v: UnsafePointer<Float>, _ vs: Int,
+                          _ u2: UnsafePointer<Float>, _ u2s: Int, _ v2: UnsafePointer<Float>,
+                          _ g: UnsafeMutablePointer<Float>, _ gs: Int) {
+        let zero = SIMD8<Float>.zero
+        let g0 = g + a * gs + 8 * kv, g1 = g0 + gs
+        var s00 = load8(g0, 0), s01 = tv > 1 ? load8(g0, 8) : zero
+        var s02 = tv > 2 ? load8(g0, 16) : zero, s03 = tv > 3 ? load8(g0, 24) : zero
+        var s10 = zero, s11 = zero, s12 = zero, s13 = zero
+        if ta > 1 {
+            s10 = load8(g1, 0); if tv > 1 { s11 = load8(g1, 8) }
+            if tv > 2 { s12 = load8(g1, 16) }; if tv > 3 { s13 = load8(g1, 24) }
+        }
+        let ua = u + a * us, ub = u2 + a * u2s
+        var vp = v + 8 * kv, wp = v2 + 8 * kv
+        for r in 0..<R {
+            let x0 = SIMD8<Float>(repeating: ua[r]), x1 = ta > 1 ? SIMD8<Float>(repeating: ua[us + r]) : zero
+            let y0 = load8(vp, 0)
+            s00 = s00.addingProduct(x0, y0); if ta > 1 { s10 = s10.addingProduct(x1, y0) }
+            if tv > 1 { let y1 = load8(vp, 8); s01 = s01.addingProduct(x0, y1); if ta > 1 { s11 = s11.addingProduct(x1, y1) } }
+            if tv > 2 { let y2 = load8(vp, 16); s02 = s02.addingProduct(x0, y2); if ta > 1 { s12 = s12.addingProduct(x1, y2) } }
+            if tv > 3 { let y3 = load8(vp, 24); s03 = s03.addingProduct(x0, y3); if ta > 1 { s13 = s13.addingProduct(x1, y3) } }
+            if fused {
+                let z0 = SIMD8<Float>(repeating: ub[r]), z1 = ta > 1 ? SIMD8<Float>(repeating: ub[u2s + r]) : zero
+                let w0 = load8(wp, 0)
+                s00 = s00.addingProduct(z0, w0); if ta > 1 { s10 = s10.addingProduct(z1, w0) }
+                if tv > 1 { let w1 = load8(wp, 8); s01 = s01.addingProduct(z0, w1); if ta > 1 { s11 = s11.addingProduct(z1, w1) } }
+                if tv > 2 { let w2 = load8(wp, 16); s02 = s02.addingProduct(z0, w2); if ta > 1 { s12 = s12.addingProduct(z1, w2) } }
+                if tv > 3 { let w3 = load8(wp, 24); s03 = s03.addingProduct(z0, w3); if ta > 1 { s13 = s13.addingProduct(z1, w3) } }
+                wp += vs
+            }
+            vp += vs
+        }
+        store8(s00, g0, 0); if tv > 1 { store8(s01, g0, 8) }
+        if tv > 2 { store8(s02, g0, 16) }; if tv > 3 { store8(s03, g0, 24) }
+        if ta > 1 {
+            store8(s10, g1, 0); if tv > 1 { store8(s11, g1, 8) }
+            if tv > 2 { store8(s12, g1, 16) }; if tv > 3 { store8(s13, g1, 24) }
+        }
+    }
+
+    /// dst[c][r] = src[r][c] for r < `rows`, c < `columns` (strides in elements); other entries untouched.
+    public static func transpose(rows: Int, columns: Int, _ src: UnsafePointer<Float>, sourceStride ss: Int,
+                                 into dst: UnsafeMutablePointer<Float>, destinationStride ds: Int) {
+        for r in 0..<rows {
+            let s = src + r * ss
+            for c in 0..<columns { dst[c * ds + r] = s[c] }
         }
     }
 }

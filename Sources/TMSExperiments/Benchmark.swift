@@ -37,6 +37,11 @@ public struct BenchmarkConfiguration: Sendable {
     public static let flopFormula = "dense-equivalent FLOPs per instance-step = 10·B·n·m (tied models), 12·B·n·m (abs)"
 
     /// The six standard configurations (issue 3), batch `batchSize`; `stepScale` multiplies the step counts.
+    ///
+    /// Each warms up for 1,000 steps (10 % of the standard 10,000-step run; C–F need fewer to reach steady
+    /// speed, but sparse models only reach their typical output-gradient sparsity after a few hundred steps,
+    /// and it keeps growing afterwards, so the rate measured after it is representative of, and if anything
+    /// below, the average over a full run), then times about a second of training on two cores.
     public static func standard(batchSize: Int = 1024, stepScale: Double = 1) -> [BenchmarkConfiguration] {
         func scaled(_ s: Int) -> Int { max(1, Int((Double(s) * stepScale).rounded())) }
         func make(_ name: String, _ title: String, model: ModelKind, n: Int, m: Int, p: [Float], decay: Float,
@@ -48,7 +53,7 @@ public struct BenchmarkConfiguration: Sendable {
         }
         var phase = TrainingConfig.standard(model: .reluOutput, featureCount: 2, hiddenCount: 1,
                                             featureProbabilities: [Float](repeating: 1, count: 400),
-                                            steps: scaled(200) + scaled(2000), batchSize: batchSize)
+                                            steps: scaled(1000) + scaled(3000), batchSize: batchSize)
         // The n = 2, m = 1 phase diagram (SPEC §7): 20 densities × 20 relative importances of the extra
         // feature, both on log grids (densities 0.01…1, importances 0.1…10).
         let densities = (0..<20).map { Float(pow(10, -2 + 2 * Double($0) / 19)) }
@@ -57,17 +62,17 @@ public struct BenchmarkConfiguration: Sendable {
         phase.importance = densities.flatMap { _ in ratios.map { [1, $0] } }
         return [
             make("A", "relu-output 5→2, 10 inst, p = 20^-t", model: .reluOutput, n: 5, m: 2,
-                 p: TrainingConfig.geometricProbabilities(count: 10), decay: 0.9, warmup: 2000, timed: 20000),
+                 p: TrainingConfig.geometricProbabilities(count: 10), decay: 0.9, warmup: 1000, timed: 30000),
             make("B", "relu-output 20→5, 7 inst, 1-S 1…0.001", model: .reluOutput, n: 20, m: 5,
-                 p: [1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001], decay: 0.7, warmup: 1000, timed: 10000),
+                 p: [1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001], decay: 0.7, warmup: 1000, timed: 6000),
             make("C", "relu-output 400→30, 8 inst, p = 0.01", model: .reluOutput, n: 400, m: 30,
-                 p: [Float](repeating: 0.01, count: 8), decay: 1, warmup: 100, timed: 500),
+                 p: [Float](repeating: 0.01, count: 8), decay: 1, warmup: 1000, timed: 1000),
             make("D", "abs 100→40, 8 inst, p = 0.03", model: .abs, n: 100, m: 40,
-                 p: [Float](repeating: 0.03, count: 8), decay: 0.8, warmup: 100, timed: 1000),
+                 p: [Float](repeating: 0.03, count: 8), decay: 0.8, warmup: 1000, timed: 2000),
             BenchmarkConfiguration(name: "E", title: "relu-output 2→1, 400 inst (phase grid)", config: phase,
-                                   warmupSteps: scaled(200), timedSteps: scaled(2000)),
+                                   warmupSteps: scaled(1000), timedSteps: scaled(3000)),
             make("F", "relu-output 400→30, 8 inst, p = 1 (dense)", model: .reluOutput, n: 400, m: 30,
-                 p: [Float](repeating: 1, count: 8), decay: 1, warmup: 20, timed: 200),
+                 p: [Float](repeating: 1, count: 8), decay: 1, warmup: 100, timed: 400),
         ]
     }
 }
@@ -180,6 +185,14 @@ public enum Benchmark {
             best = max(best, Double(threads) * Double(iterations) * Double(fmaLoopFlops) / dt / 1e9)
         }
         return best
+    }
+
+    /// A one-line warning when the all-thread peak is below 85 % of `threads` × the one-thread peak: other
+    /// processes are then using the cores and every multi-threaded timing of the run is suspect.
+    public static func disturbanceWarning(peakSingle: Double, peakAll: Double, threads: Int) -> String? {
+        guard threads > 1, peakAll < 0.85 * Double(threads) * peakSingle else { return nil }
+        return String(format: "warning: the %d-thread FMA peak is only %.2f× the 1-thread peak; other processes are using the cores, so the timings of this run are unreliable (check `uptime` and re-run)",
+                      threads, peakAll / peakSingle)
     }
 
     /// FLOPs per iteration of `fmaLoop`: 12 chains × 8 lanes × 2.

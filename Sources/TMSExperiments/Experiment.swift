@@ -87,7 +87,7 @@ public protocol Experiment: Sendable {
     var name: String { get }
     /// The paper's section and figure it reproduces.
     var reproduces: String { get }
-    /// Runtime of the full setting on a 2-core machine, measured (see `tms list`).
+    /// Runtime of the full setting on a 2-core machine, measured by `tms run all` (see `tms list`).
     var measuredRuntime: String { get }
     /// What the run folder holds beyond the standard files.
     var outputs: String { get }

@@ -12,7 +12,7 @@ public struct FeaturesAcrossSparsityExperiment: Experiment {
     public init() {}
     public let name = "features-across-sparsity"
     public let reproduces = "§3: 100 features in 20 dimensions, 20 sparsities (WᵀW and norm bars)"
-    public let measuredRuntime = "40 s"
+    public let measuredRuntime = "70 s"
     public let outputs = "WᵀW and norm bars for selected sparsities, represented count and interference against sparsity"
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {

@@ -5,8 +5,8 @@ import TMSAnalysis
 
 /// The geometry of superposition (Elhage et al. 2022, §7 "The Geometry of Superposition", Figures on D* and
 /// feature dimensionality): uniform superposition, n = 400 features in m = 30 dimensions (quick: 200 → 20),
-/// uniform importance, 20 sparsities p = 100^(−t), t ∈ linspace(0, 1, 20) (1/(1 − S) from 1 to 100, where D*
-/// passes from 1 through 1/2 towards m/n).
+/// uniform importance, 20 sparsities p = 30^(−t), t ∈ linspace(0, 1, 20) (1/(1 − S) from 1 to 30, where D*
+/// passes from 1 through 1/2 and 2/5 towards m/n; quick: 10 sparsities).
 ///
 /// Expected (SPEC §7): D* = m/‖W‖_F² against 1/(1 − S) sticks at 1 and at 1/2 over a wide range; per-feature
 /// dimensionalities cluster at 3/4, 2/3, 1/2, 2/5, 3/8; the feature geometry graphs are tegum products of small
@@ -15,17 +15,15 @@ public struct GeometryExperiment: Experiment {
     public init() {}
     public let name = "geometry"
     public let reproduces = "§7 Figures (D* and feature dimensionality): 400 features in 30 dimensions across 20 sparsities"
-    public let measuredRuntime = "4 min"
+    public let measuredRuntime = "3 min"
     public let outputs = "D* with per-feature dimensionality scatter, geometry graphs of a few instances"
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {
         let (n, m) = options.quick ? (200, 20) : (400, 30)
-        var c = TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: m,
-                                        featureProbabilities: TrainingConfig.geometricProbabilities(count: options.quick ? 12 : 20, base: 100),
-                                        importanceDecay: 1, steps: options.steps(full: 10_000, quick: 1_500),
+        return TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: m,
+                                        featureProbabilities: TrainingConfig.geometricProbabilities(count: options.quick ? 10 : 20, base: 30),
+                                        importanceDecay: 1, steps: options.steps(full: 6_000, quick: 2_000),
                                         learningRate: 1e-3, seed: options.seed)
-        c.batchSize = options.quick ? 256 : 1024
-        return c
     }
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {

@@ -41,15 +41,30 @@ public struct SparseBatch: Sendable {
 
 /// Draws synthetic sparse feature batches for one instance (SPEC §3).
 ///
-/// Present features get a magnitude U[0, 1) (or U[−1, 1) for signed inputs). With one probability p for all
-/// features of an independent instance, present positions are found by geometric skips over the flattened
-/// batch (cost ∝ non-zeros); otherwise each feature (or pair) gets its own draw.
+/// Present features get a magnitude U[0, 1) (or U[−1, 1) for signed inputs). How a batch is drawn from the
+/// stream `rng` (so what a seed produces):
+/// - independent features, one probability p < `skipBelow` for all: present positions are found by geometric
+///   skips over the flattened batch `[row][feature]` (cost ∝ non-zeros), one `log` per non-zero;
+/// - other independent features ("lane draws"): 32 draws of `rng` seed two `LaneRandomStream`s, one for
+///   presence and one for magnitudes (independent, so their dependency chains overlap); rows are taken in
+///   groups of 8 (lane ℓ is row 8g + ℓ) and, for each group and feature i in order, a presence draw
+///   (skipped when p_i = 1; present iff its top 24 bits < p_i·2^24) and a magnitude draw (cost ∝ rows ×
+///   features, ~0.3–0.4 ns per entry, ~25× cheaper than a skip per non-zero above p ≈ 0.05);
+/// - correlated or anticorrelated pairs: scalar draws per pair.
+/// `sample(batchSize:into:rng:)` returns any batch as CSR; the trainer fills lane draws straight into a
+/// dense feature-major buffer (`drawDense`), with the same values.
 public struct FeatureSampler: Sendable {
     public let featureCount: Int
     public let probability: [Float]
     public let distribution: FeatureDistribution
     public let signed: Bool
     let uniformProbability: Float?
+    /// Per-feature presence thresholds for lane draws (`LaneRandomStream.threshold`), 2^24 meaning always.
+    let thresholds: [Int32]
+
+    /// Below this common probability, batches are skip-sampled; at or above it (or with per-feature
+    /// probabilities) they are lane-drawn.
+    public static let skipBelow: Float = 0.05
 
     public init(featureCount: Int, probability: [Float], distribution: FeatureDistribution, signed: Bool) {
         precondition(probability.count == featureCount)
@@ -59,6 +74,94 @@ public struct FeatureSampler: Sendable {
         self.signed = signed
         let first = probability.first ?? 1
         uniformProbability = probability.allSatisfy { $0 == first } ? first : nil
+        thresholds = probability.map { LaneRandomStream.threshold(probability: $0) }
+    }
+
+    /// Whether batches are lane-drawn (dense) rather than skip-sampled or drawn per pair.
+    public var drawsLanes: Bool {
+        distribution == .independent && (uniformProbability.map { $0 >= Self.skipBelow } ?? true)
+    }
+
+    /// Draws one group of 8 rows: calls `body(i, values, present)` for every feature i in order, with the
+    /// lanes' values (0 where absent) and presence.
+    @inline(__always)
+    func drawGroup(_ presence: inout LaneRandomStream, _ magnitudes: inout LaneRandomStream,
+                   _ body: (Int, SIMD8<Float>, SIMDMask<SIMD8<Int32>>) -> Void) {
+        let always = SIMDMask<SIMD8<Int32>>(repeating: true)
+        for i in 0..<featureCount {
+            let threshold = thresholds[i]
+            var v = magnitudes.nextUnitFloats()
+            if signed { v = v * 2 - 1 }
+            if threshold >= 1 << 24 {
+                body(i, v, always)
+            } else {
+                let present = presence.nextTopBits() .< SIMD8<Int32>(repeating: threshold)
+                body(i, SIMD8<Float>.zero.replacing(with: v, where: present), present)
+            }
+        }
+    }
+
+    /// Whether `sampleDense` can fill a dense buffer (independent features, either way of drawing).
+    public var samplesDensely: Bool { distribution == .independent }
+
+    /// Draws `batchSize` rows into the feature-major buffer `inputs` [featureCount][stride] (row b of
+    /// feature i at `inputs[i * stride + b]`), the same values `sample(batchSize:into:rng:)` gives for the
+    /// same stream; rows `batchSize..<stride` are zeroed. Requires `samplesDensely` and `stride` ≥
+    /// `batchSize` rounded up to a multiple of 8.
+    func sampleDense(batchSize: Int, into inputs: UnsafeMutablePointer<Float>, stride: Int, rng: inout RandomStream) {
+        precondition(samplesDensely && stride >= (batchSize + 7) / 8 * 8)
+        if drawsLanes { drawDense(batchSize: batchSize, into: inputs, stride: stride, rng: &rng); return }
+        // Geometric skips over the flattened [row][feature] positions, written straight into the columns.
+        let n = featureCount
+        for i in 0..<n { (inputs + i * stride).update(repeating: 0, count: stride) }
+        let logQ = log(1 - Double(uniformProbability ?? 1))
+        var position = rng.nextGeometricGap(logOneMinusP: logQ)
+        let total = batchSize * n
+        while position < total {
+            let r = position / n
+            inputs[(position - r * n) * stride + r] = magnitude(&rng)
+            position += 1 + rng.nextGeometricGap(logOneMinusP: logQ)
+        }
+    }
+
+    /// Lane-draws `batchSize` rows into `inputs` (see `sampleDense`); requires `drawsLanes`.
+    func drawDense(batchSize: Int, into inputs: UnsafeMutablePointer<Float>, stride: Int, rng: inout RandomStream) {
+        precondition(drawsLanes && stride >= (batchSize + 7) / 8 * 8)
+        var presence = LaneRandomStream(seededBy: &rng), magnitudes = LaneRandomStream(seededBy: &rng)
+        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let groups = (batchSize + 7) / 8
+        for g in 0..<groups {
+            let full = 8 * g + 8 <= batchSize
+            let valid = lane .< SIMD8<Int32>(repeating: Int32(batchSize - 8 * g))
+            drawGroup(&presence, &magnitudes) { i, v, _ in
+                let x = full ? v : SIMD8<Float>.zero.replacing(with: v, where: valid)
+                UnsafeMutableRawPointer(inputs + i * stride + 8 * g).storeBytes(of: x, as: SIMD8<Float>.self)
+            }
+        }
+        if 8 * groups < stride {
+            for i in 0..<featureCount { (inputs + i * stride + 8 * groups).update(repeating: 0, count: stride - 8 * groups) }
+        }
+    }
+
+    /// Lane-draws `batchSize` rows as CSR (the values `drawDense` gives for the same stream).
+    func drawSparse(batchSize: Int, into batch: inout SparseBatch, rng: inout RandomStream) {
+        var presence = LaneRandomStream(seededBy: &rng), magnitudes = LaneRandomStream(seededBy: &rng)
+        let n = featureCount
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: max(n, 1)) { values in
+        withUnsafeTemporaryAllocation(of: SIMD8<Int32>.self, capacity: max(n, 1)) { present in
+            for g in 0..<((batchSize + 7) / 8) {
+                drawGroup(&presence, &magnitudes) { i, v, p in
+                    values[i] = v
+                    present[i] = SIMD8<Int32>.zero.replacing(with: 1, where: p)
+                }
+                for l in 0..<min(8, batchSize - 8 * g) {
+                    for i in 0..<n where present[i][l] != 0 {
+                        batch.columns.append(Int32(i)); batch.values.append(values[i][l])
+                    }
+                    batch.rowStart[8 * g + l + 1] = Int32(batch.columns.count)
+                }
+            }
+        }}
     }
 
     @inline(__always) func magnitude(_ rng: inout RandomStream) -> Float {
@@ -75,34 +178,21 @@ public struct FeatureSampler: Sendable {
         let n = featureCount
         switch distribution {
         case .independent:
-            if let p = uniformProbability {
-                if p >= 1 {
-                    batch.columns.reserveCapacity(batchSize * n)
-                    for b in 0..<batchSize {
-                        for i in 0..<n { batch.columns.append(Int32(i)); batch.values.append(magnitude(&rng)) }
-                        batch.rowStart[b + 1] = Int32(batch.columns.count)
-                    }
-                } else {
-                    let logQ = log(1 - Double(p))
-                    var position = rng.nextGeometricGap(logOneMinusP: logQ)
-                    var row = 0
-                    let total = batchSize * n
-                    while position < total {
-                        let r = position / n
-                        while row < r { row += 1; batch.rowStart[row] = Int32(batch.columns.count) }
-                        batch.columns.append(Int32(position - r * n))
-                        batch.values.append(magnitude(&rng))
-                        position += 1 + rng.nextGeometricGap(logOneMinusP: logQ)
-                    }
-                    while row < batchSize { row += 1; batch.rowStart[row] = Int32(batch.columns.count) }
+            if drawsLanes {
+                drawSparse(batchSize: batchSize, into: &batch, rng: &rng)
+            } else if let p = uniformProbability {
+                let logQ = log(1 - Double(p))
+                var position = rng.nextGeometricGap(logOneMinusP: logQ)
+                var row = 0
+                let total = batchSize * n
+                while position < total {
+                    let r = position / n
+                    while row < r { row += 1; batch.rowStart[row] = Int32(batch.columns.count) }
+                    batch.columns.append(Int32(position - r * n))
+                    batch.values.append(magnitude(&rng))
+                    position += 1 + rng.nextGeometricGap(logOneMinusP: logQ)
                 }
-            } else {
-                for b in 0..<batchSize {
-                    for i in 0..<n where rng.nextUnitFloat() < probability[i] {
-                        batch.columns.append(Int32(i)); batch.values.append(magnitude(&rng))
-                    }
-                    batch.rowStart[b + 1] = Int32(batch.columns.count)
-                }
+                while row < batchSize { row += 1; batch.rowStart[row] = Int32(batch.columns.count) }
             }
         case .correlatedPairs:
             for b in 0..<batchSize {

@@ -1,35 +1,76 @@
 import Foundation
 import TMSCore
 
-/// One model instance's parameters, gradients, Adam moments and scratch, in layouts chosen for the fused
-/// training pass; owned by exactly one worker at a time.
+/// One model instance's parameters, gradients, Adam moments and current batch, in layouts chosen for the
+/// fused training pass; owned by exactly one worker at a time (or, when instances are fewer than threads, its
+/// batch chunks by several workers, each writing only its own chunk's gradient block).
 ///
 /// Layouts (mPad = m rounded up to 8, nPad = n rounded up to 16; padding is zero and stays zero):
 /// - `encoder` [n][mPad]: row i is feature i's encoder direction (tied: W_i; `abs`: column i of W₁).
 /// - `decoderT` [n][mPad]: row i is feature i's decoder direction (tied: the same buffer as `encoder`;
 ///   `abs`: row i of W₂).
-/// - `decoder` [m][nPad]: a copy of `decoderT` transposed, refreshed after every update, so decoding a batch
-///   row is a sweep over contiguous features.
+/// - `decoder` [m][nPad]: a copy of `decoderT` transposed, refreshed after every update.
 /// - `bias` [nPad].
-/// Gradients use the same layouts, so for tied models the encoder and decoder contributions land in one buffer.
+/// Gradients use the same layouts in one contiguous block [encoder | decoderT (untied) | bias], so for tied
+/// models the encoder and decoder contributions land in one buffer, and a chunk's gradient block is summed
+/// into the total with one loop.
+///
+/// The batch is held either as CSR (`batch`, set by tests, the evaluation loop or skip sampling) or, for
+/// lane-drawn batches, as a dense feature-major buffer [n][denseStride] (`sampleTrainingBatch`). A pass
+/// works through the batch in chunks of `chunkRows` rows, a number fixed by the batch size and n alone;
+/// each chunk's gradient is computed from zero and the chunk gradients are summed in chunk order, so the
+/// result is the same whether one worker does all chunks or several share them.
 final class InstanceState: @unchecked Sendable {
     let model: ModelKind
     let n: Int, m: Int, mPad: Int, nPad: Int
     let sampler: FeatureSampler
     var dataStream: RandomStream
-    var batch: SparseBatch
-    /// Adam step count t (1-based after the first update).
+    /// Adam step count t (1-based after the first update), β₁ᵗ and β₂ᵗ, and the betas they were built from.
     var adamStep = 0
+    var adamBetaPowers = (beta1: 1.0, beta2: 1.0)
+    var adamBetas = (beta1: 0.0, beta2: 0.0)
+
+    /// The batch as CSR. Writing it (including in place, through `sampler.sample(into: &state.batch, …)`)
+    /// makes it the current batch.
+    var batch: SparseBatch {
+        get { csrBatch }
+        set { csrBatch = newValue; denseBatchIsCurrent = false }
+        _modify { denseBatchIsCurrent = false; yield &csrBatch }
+    }
+    private(set) var csrBatch: SparseBatch
+    /// The current dense batch [n][denseStride] (rows ≥ the batch size zero): a worker's buffer (its
+    /// workspace's, reused by every instance the worker steps, so it stays in L1/L2) or this instance's own.
+    private(set) var denseInputs: UnsafeMutablePointer<Float>?
+    /// This instance's own dense batch buffer, for batches that several workers share; allocated on first use.
+    private var ownDenseInputs: UnsafeMutablePointer<Float>?
+    /// The workspace whose buffer `denseInputs` points into, kept alive with it.
+    private var denseInputsOwner: PassWorkspace?
+    let denseStride: Int
+    /// Whether `denseInputs` (rather than `batch`) holds the current batch, of `trainingBatchSize` rows.
+    private(set) var denseBatchIsCurrent = false
+    /// The batch size given at creation (lane-drawn batches always have it).
+    let trainingBatchSize: Int
+    /// Rows per chunk of a pass: a multiple of 16 depending only on the batch size and n.
+    let chunkRows: Int
 
     private let storage: UnsafeMutablePointer<Float>
     let encoder, decoderT, decoder, bias: UnsafeMutablePointer<Float>
+    /// The gradient block [encoder | decoderT if untied | bias], `gradientCount` floats.
+    let gradientBlock: UnsafeMutablePointer<Float>
+    let gradientCount: Int
     let gradEncoder, gradDecoderT, gradBias: UnsafeMutablePointer<Float>
     let mEncoder, vEncoder, mDecoderT, vDecoderT, mBias, vBias: UnsafeMutablePointer<Float>
     /// [nPad] importance, zero padded.
     let importance: UnsafeMutablePointer<Float>
-    /// Scratch: hidden activations [4][mPad], decoded outputs [4][nPad], output gradient [nPad], dL/dh [mPad].
-    let hidden, decoded, outputGrad, hiddenGrad: UnsafeMutablePointer<Float>
-    private let storageCount: Int
+    /// Chunk gradient blocks and losses when a batch is split across workers (allocated on first use).
+    private(set) var chunkGradients: UnsafeMutablePointer<Float>?
+    var chunkLosses: [Double] = []
+    var chunkDeltaCounts: [Int] = []
+    /// Non-zero δ of the last chunk a pass computed, and the δ density of the last batch with gradients
+    /// (1 before any: dense).
+    var lastDeltaCount = 0
+    var outputGradientDensity = 1.0
+    private var ownWorkspace: PassWorkspace?
 
     init(model: ModelKind, featureCount n: Int, hiddenCount m: Int, importance: [Float],
          sampler: FeatureSampler, dataStream: RandomStream, W: [Float], W2: [Float]?, bias b: [Float], batchSize: Int) {
@@ -38,30 +79,110 @@ final class InstanceState: @unchecked Sendable {
         mPad = roundUp(m, toMultipleOf: 8); nPad = roundUp(n, toMultipleOf: 16)
         self.sampler = sampler
         self.dataStream = dataStream
-        batch = SparseBatch(batchSize: batchSize, featureCount: n)
+        csrBatch = SparseBatch(batchSize: batchSize, featureCount: n)
+        trainingBatchSize = batchSize
+        denseStride = Self.laneStride(rows: batchSize)
+        chunkRows = Self.chunkRows(batchSize: batchSize, featureCount: n)
         let nm = n * mPad, tied = model.isTied
+        gradientCount = nm * (tied ? 1 : 2) + nPad
         let sizes = [nm, tied ? 0 : nm, m * nPad, nPad,      // encoder, decoderT, decoder, bias
-                     nm, tied ? 0 : nm, nPad,                // gradients
+                     nm, tied ? 0 : nm, nPad,                // gradients (contiguous)
                      nm, nm, tied ? 0 : nm, tied ? 0 : nm, nPad, nPad,  // Adam moments
-                     nPad, 4 * mPad, 4 * nPad, nPad, mPad]   // importance, scratch
-        storageCount = sizes.reduce(0, +)
+                     nPad]                                   // importance
+        let storageCount = sizes.reduce(0, +)
         storage = .allocate(capacity: storageCount)
         storage.initialize(repeating: 0, count: storageCount)
         var offsets: [UnsafeMutablePointer<Float>] = []
         var cursor = storage
         for s in sizes { offsets.append(cursor); cursor += s }
         encoder = offsets[0]; decoderT = tied ? offsets[0] : offsets[1]; decoder = offsets[2]; bias = offsets[3]
+        gradientBlock = offsets[4]
         gradEncoder = offsets[4]; gradDecoderT = tied ? offsets[4] : offsets[5]; gradBias = offsets[6]
         mEncoder = offsets[7]; vEncoder = offsets[8]
         mDecoderT = tied ? offsets[7] : offsets[9]; vDecoderT = tied ? offsets[8] : offsets[10]
         mBias = offsets[11]; vBias = offsets[12]
         self.importance = offsets[13]
-        hidden = offsets[14]; decoded = offsets[15]; outputGrad = offsets[16]; hiddenGrad = offsets[17]
         for i in 0..<n { self.importance[i] = importance[i] }
         setParameters(W: W, W2: W2, bias: b)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        ownDenseInputs?.deallocate()
+        chunkGradients?.deallocate()
+    }
+
+    /// The row stride of a batch-lane buffer of `rows` rows: rounded up to 16, plus 16 so that consecutive
+    /// rows never sit a power of two apart (which maps a tile's rows to the same few L1 sets and made the
+    /// dense kernels ~2× slower).
+    static func laneStride(rows: Int) -> Int { roundUp(rows, toMultipleOf: 16) + 16 }
+
+    /// Chunk rows for a batch: about 64k floats of a [n][rows] activation buffer (it and two like it stay in
+    /// L2), at least 128 rows, at most the whole batch, a multiple of 16. A function of the shape alone,
+    /// never of the thread count. (Smaller chunks that keep row-major h and ∂h in L1 measured slower: the
+    /// per-chunk costs grew more than the sparse output backward gained.)
+    static func chunkRows(batchSize: Int, featureCount n: Int) -> Int {
+        var rows = 128
+        while rows * 2 * n <= 65_536 { rows *= 2 }
+        return min(roundUp(batchSize, toMultipleOf: 16), rows)
+    }
+
+    /// The current batch's size.
+    var currentBatchSize: Int { denseBatchIsCurrent ? trainingBatchSize : csrBatch.batchSize }
+
+    /// Number of chunks of a batch of `B` rows.
+    func chunkCount(batchSize B: Int) -> Int { (B + chunkRows - 1) / chunkRows }
+
+    /// Whether training batches go straight into the dense buffer: lane-drawn batches, and skip-sampled ones
+    /// that the dense kernels would take anyway (tiny models).
+    var samplesTrainingBatchesDensely: Bool {
+        sampler.samplesDensely && (sampler.drawsLanes || prefersDenseInputs(density: Double(sampler.uniformProbability ?? 1)))
+    }
+
+    /// Allocates this instance's own dense batch buffer up front (for batches split across workers).
+    func prepareForTraining() {
+        if samplesTrainingBatchesDensely && ownDenseInputs == nil { ownDenseInputs = .allocate(capacity: max(1, n * denseStride)) }
+    }
+
+    /// Draws the next training batch from `dataStream`: into a dense buffer where the dense kernels will
+    /// take it (the given workspace's, else this instance's own), otherwise as CSR; the values are the same
+    /// either way.
+    func sampleTrainingBatch(workspace: PassWorkspace? = nil) {
+        if samplesTrainingBatchesDensely {
+            if let workspace, let buffer = workspace.batch {
+                denseInputs = buffer
+                if denseInputsOwner !== workspace { denseInputsOwner = workspace }
+            } else {
+                prepareForTraining()
+                denseInputs = ownDenseInputs
+                denseInputsOwner = nil
+            }
+            sampler.sampleDense(batchSize: trainingBatchSize, into: denseInputs!, stride: denseStride, rng: &dataStream)
+            denseBatchIsCurrent = true
+        } else {
+            sampler.sample(batchSize: trainingBatchSize, into: &csrBatch, rng: &dataStream)
+            denseBatchIsCurrent = false
+        }
+    }
+
+    /// The workspace used when a pass is given none (tests, evaluation), created on first use.
+    var defaultWorkspace: PassWorkspace {
+        if let ownWorkspace { return ownWorkspace }
+        let w = PassWorkspace(for: self)
+        ownWorkspace = w
+        return w
+    }
+
+    /// `chunks` gradient blocks for split batches, allocated once.
+    func chunkGradientBlocks(_ chunks: Int) -> UnsafeMutablePointer<Float> {
+        if chunkGradients == nil || chunkLosses.count < chunks {
+            chunkGradients?.deallocate()
+            chunkGradients = .allocate(capacity: chunks * gradientCount)
+            chunkLosses = [Double](repeating: 0, count: chunks)
+            chunkDeltaCounts = [Int](repeating: 0, count: chunks)
+        }
+        return chunkGradients!
+    }
 
     /// Loads PyTorch-layout parameters: W (or W₁) [m][n], W₂ [n][m], b [n].
     func setParameters(W: [Float], W2: [Float]?, bias b: [Float]) {
@@ -109,5 +230,67 @@ final class InstanceState: @unchecked Sendable {
             let row = decoderT + i * mPad
             for k in 0..<m { decoder[k * nPad + i] = row[k] }
         }
+    }
+}
+
+/// Scratch for one worker's passes over chunks of instances of one shape; allocated once, before training.
+///
+/// Buffers, for a chunk of R = `chunkRows` rows (batch-lane buffers are [features or hidden][laneStride],
+/// laneStride = R + 16):
+/// `inputsT` [n][R] (a CSR chunk made dense), `hiddenT` [m][R] and `hidden` [R][mPad] (h both ways),
+/// `outputsT` [n][R] (y), `deltasT` [n][R] (∂L/∂y), `hiddenGradT` [m][R] and `hiddenGrad` [R][mPad] (∂L/∂h),
+/// a CSR chunk (a dense chunk made sparse), the non-zero output gradients grouped by feature, and one
+/// gradient block.
+final class PassWorkspace: @unchecked Sendable {
+    let n: Int, m: Int, mPad: Int, rows: Int
+    /// Row stride of the batch-lane buffers.
+    let laneStride: Int
+    private let storage: UnsafeMutablePointer<Float>
+    let inputsT, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, gradients: UnsafeMutablePointer<Float>
+    /// CSR of one chunk: row starts [rows + 1], columns and values [n · rows].
+    let csrRowStart: UnsafeMutablePointer<Int32>
+    let csrColumns: UnsafeMutablePointer<Int32>
+    let csrValues: UnsafeMutablePointer<Float>
+    /// A dense batch [n][laneStride(batch size)] for the instances this worker steps (when they sample densely).
+    let batch: UnsafeMutablePointer<Float>?
+    /// Scratch of the fused small-model kernel (SIMD8 vectors; empty for larger models).
+    let fused: UnsafeMutablePointer<SIMD8<Float>>
+    /// Rows of the non-zero output gradients grouped by feature j: `deltaRow[deltaStart[j]..<deltaStart[j+1]]`.
+    let deltaStart: UnsafeMutablePointer<Int32>
+    let deltaRow: UnsafeMutablePointer<Int32>
+
+    init(for state: InstanceState) {
+        n = state.n; m = state.m; mPad = state.mPad; rows = state.chunkRows
+        let R = rows, L = InstanceState.laneStride(rows: rows)
+        laneStride = L
+        let sizes = [state.n * L, state.m * L, R * state.mPad, state.n * L, state.n * L, state.m * L, R * state.mPad,
+                     state.gradientCount, state.n * R]
+        let total = sizes.reduce(0, +)
+        storage = .allocate(capacity: total)
+        storage.initialize(repeating: 0, count: total)
+        var offsets: [UnsafeMutablePointer<Float>] = []
+        var cursor = storage
+        for s in sizes { offsets.append(cursor); cursor += s }
+        inputsT = offsets[0]; hiddenT = offsets[1]; hidden = offsets[2]; outputsT = offsets[3]; deltasT = offsets[4]
+        hiddenGradT = offsets[5]; hiddenGrad = offsets[6]; gradients = offsets[7]; csrValues = offsets[8]
+        csrRowStart = .allocate(capacity: R + 1)
+        csrRowStart.initialize(repeating: 0, count: R + 1)
+        csrColumns = .allocate(capacity: max(1, state.n * R))
+        let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 3 * state.n + 2 * state.m + 2 * state.n * state.m : 1
+        fused = .allocate(capacity: fusedCount)
+        fused.initialize(repeating: .zero, count: fusedCount)
+        if state.samplesTrainingBatchesDensely {
+            batch = .allocate(capacity: max(1, state.n * state.denseStride))
+        } else {
+            batch = nil
+        }
+        deltaStart = .allocate(capacity: state.n + 1)
+        deltaRow = .allocate(capacity: state.n * R + 8)  // + 8: compaction stores 8 rows at a time
+    }
+
+    deinit {
+        storage.deallocate()
+        csrRowStart.deallocate(); csrColumns.deallocate()
+        deltaStart.deallocate(); deltaRow.deallocate(); fused.deallocate(); batch?.deallocate()
     }
 }

@@ -123,6 +123,7 @@ public struct Trainer: Sendable {
         let chunk = max(1, min(c.steps / 100, snapshotEvery ?? Int.max))
         let rates = (0..<c.steps).map { c.schedule.rate(base: c.learningRate, step: $0, total: c.steps, warmup: c.warmupSteps) }
 
+        let stepper = Stepper(states: states, config: c, threads: threads, rates: rates, logSteps: logSteps)
         if snapshotEvery != nil { snapshots.append((0, states.map { $0.parameters() })) }
         var step = 0
         while step < c.steps {
@@ -131,24 +132,7 @@ public struct Trainer: Sendable {
             curves.withUnsafeMutableBufferPointer { curvesBuf in
             lastLoss.withUnsafeMutableBufferPointer { lossBuf in
             failedStep.withUnsafeMutableBufferPointer { failBuf in
-                let shared = UncheckedSendableBox((curvesBuf, lossBuf, failBuf))
-                parallelFor(slots, threads: threads) { s in
-                    let (curvesBuf, lossBuf, failBuf) = shared.value
-                    let state = states[s]
-                    var logIndex = logSteps.firstIndex { $0 >= step } ?? logSteps.count
-                    for t in step..<end where failBuf[s] < 0 {
-                        state.sampler.sample(batchSize: c.batchSize, into: &state.batch, rng: &state.dataStream)
-                        let loss = state.pass(computeGradients: true)
-                        guard loss.isFinite else { failBuf[s] = t; break }
-                        state.adamUpdate(learningRate: rates[t], beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
-                                         weightDecay: c.weightDecay, decoupled: c.optimizer == .adamw)
-                        lossBuf[s] = loss
-                        if logIndex < logSteps.count && logSteps[logIndex] == t {
-                            curvesBuf[s][logIndex] = Float(loss)
-                            logIndex += 1
-                        }
-                    }
-                }
+                stepper.run(from: step, to: end, curves: curvesBuf, lastLoss: lossBuf, failedStep: failBuf)
             }}}
             if let s = failedStep.firstIndex(where: { $0 >= 0 }) {
                 throw TrainingError.nonFiniteLoss(instance: s / N, seedIndex: s % N, step: failedStep[s])
@@ -188,6 +172,93 @@ public struct Trainer: Sendable {
                               finalLoss: (0..<K).map { seedLosses[$0][kept[$0]] }, seedLosses: seedLosses, keptSeed: kept,
                               lossCurve: LossCurve(steps: logSteps, values: (0..<K).map { curves[$0 * N + kept[$0]] }),
                               snapshots: snapshots.map { WeightSnapshot(step: $0.step, weights: gather($0.params)) })
+    }
+}
+
+/// The stepping loop: sample, fused pass, Adam, record; with per-worker scratch allocated once, before
+/// training.
+///
+/// Workers take contiguous ranges of slots (instance × seed) and run several steps per dispatch (a dispatch
+/// costs ~10–25 µs, more than a step of a small model). When slots are fewer than threads and a batch has
+/// several chunks, each step is split instead: every slot samples its batch, workers share the (slot,
+/// chunk) pairs, and each slot sums its chunk gradients in chunk order and updates. Both ways do the same
+/// arithmetic (see `InstanceState`), so the weights never depend on the thread count.
+private struct Stepper {
+    let states: [InstanceState]
+    let config: TrainingConfig
+    let rates: [Double]
+    let logSteps: [Int]
+    let workers: Int
+    let splitsBatches: Bool
+    let chunks: Int
+    let workspaces: [PassWorkspace]
+
+    init(states: [InstanceState], config: TrainingConfig, threads: Int, rates: [Double], logSteps: [Int]) {
+        self.states = states; self.config = config; self.rates = rates; self.logSteps = logSteps
+        let slots = states.count
+        chunks = states[0].chunkCount(batchSize: config.batchSize)
+        splitsBatches = slots < threads && chunks > 1
+        workers = splitsBatches ? threads : max(1, min(threads, slots))
+        workspaces = (0..<workers).map { _ in PassWorkspace(for: states[0]) }
+        if splitsBatches {
+            for state in states { state.prepareForTraining(); state.prepareSplitBatch() }
+        }
+    }
+
+    /// Steps `step..<end` of every slot that has not failed.
+    func run(from step: Int, to end: Int, curves: UnsafeMutableBufferPointer<[Float]>,
+             lastLoss: UnsafeMutableBufferPointer<Double>, failedStep: UnsafeMutableBufferPointer<Int>) {
+        let shared = UncheckedSendableBox((curves, lastLoss, failedStep))
+        let slots = states.count
+        if !splitsBatches {
+            parallelFor(workers, threads: workers) { w in
+                let (_, _, failBuf) = shared.value
+                for s in (slots * w / workers)..<(slots * (w + 1) / workers) {
+                    let state = states[s]
+                    for t in step..<end where failBuf[s] < 0 {
+                        state.sampleTrainingBatch(workspace: workspaces[w])
+                        finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), shared.value)
+                    }
+                }
+            }
+            return
+        }
+        let tasks = slots * chunks
+        for t in step..<end {
+            parallelFor(slots, threads: slots) { s in
+                if shared.value.2[s] < 0 { states[s].sampleTrainingBatch() }
+            }
+            parallelFor(workers, threads: workers) { w in
+                for task in (tasks * w / workers)..<(tasks * (w + 1) / workers) where shared.value.2[task / chunks] < 0 {
+                    states[task / chunks].passChunkOfSplitBatch(task % chunks, workspace: workspaces[w])
+                }
+            }
+            parallelFor(slots, threads: slots) { s in
+                if shared.value.2[s] < 0 { finish(slot: s, step: t, loss: states[s].finishSplitPass(), shared.value) }
+            }
+        }
+    }
+
+    /// After a pass of slot `s` at step `t`: stop on a non-finite loss, else update and record the loss.
+    private func finish(slot s: Int, step t: Int, loss: Double,
+                        _ buffers: (UnsafeMutableBufferPointer<[Float]>, UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Int>)) {
+        let (curves, lastLoss, failedStep) = buffers
+        guard loss.isFinite else { failedStep[s] = t; return }
+        let c = config
+        states[s].adamUpdate(learningRate: rates[t], beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
+                             weightDecay: c.weightDecay, decoupled: c.optimizer == .adamw)
+        lastLoss[s] = loss
+        if let index = logIndex(of: t) { curves[s][index] = Float(loss) }
+    }
+
+    /// The position of step `t` in the (increasing) logged steps, if it is logged.
+    private func logIndex(of t: Int) -> Int? {
+        var lo = 0, hi = logSteps.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if logSteps[mid] < t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < logSteps.count && logSteps[lo] == t ? lo : nil
     }
 }
 

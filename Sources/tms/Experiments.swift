@@ -111,7 +111,14 @@ final class ProgressBars: @unchecked Sendable {
     func update(_ label: String, _ p: TrainingProgress) {
         lock.lock(); defer { lock.unlock() }
         let name = label == prefix ? prefix : "\(prefix)/\(label)"
-        let bar = bars[name] ?? ProgressBar(label: name)
+        let bar: ProgressBar
+        if let existing = bars[name] {
+            bar = existing
+        } else {
+            // Created at its part's first report: time the rate from this point.
+            bar = ProgressBar(label: name)
+            bar.baseline = p.step
+        }
         bars[name] = bar
         bar.update(p)
     }

@@ -4,7 +4,9 @@ import TMSModels
 /// A progress bar on stderr: redrawn in place on a terminal, a line every 10 % otherwise.
 final class ProgressBar {
     let label: String
-    let start = Date()
+    var start = Date()
+    /// Steps done when the bar was created lazily (its first update), so the rate counts from there.
+    var baseline: Int?
     let interactive = isatty(STDERR_FILENO) != 0
     var lastDraw = Date.distantPast
     var lastDecile = -1
@@ -14,8 +16,9 @@ final class ProgressBar {
     func update(_ p: TrainingProgress) {
         let now = Date()
         let done = p.step == p.totalSteps
+        if baseline == nil { baseline = 0 }
         let elapsed = now.timeIntervalSince(start)
-        let rate = Double(p.step) / max(elapsed, 1e-9)
+        let rate = Double(p.step - baseline!) / max(elapsed, 1e-9)
         let fraction = Double(p.step) / Double(p.totalSteps)
         let width = 24, filled = Int(fraction * Double(width))
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)

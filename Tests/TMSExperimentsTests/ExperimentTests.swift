@@ -44,10 +44,12 @@ struct QuickExperimentTests {
         #expect(agreement.passed, "\(agreement.measured)")
     }
 
-    @Test func geometryDimensionsPerFeatureSticksAtOneAndOneHalf() throws {
+    @Test func geometryFeatureDimensionalitiesClusterAtFractions() throws {
         let checks = try quickChecks(GeometryExperiment())
-        let sticky = try #require(check(checks, containing: "sticks at 1 and at 1/2"))
-        #expect(sticky.passed, "\(sticky.measured)")
+        let dense = try #require(check(checks, containing: "D* = 1 when dense"))
+        #expect(dense.passed, "\(dense.measured)")
+        let clusters = try #require(check(checks, containing: "cluster at the fractions"))
+        #expect(clusters.passed, "\(clusters.measured)")
     }
 
     @Test func nonUniformLossCurvesCross() throws {

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import TMSCore
+import TMSModels
+import TMSExperiments
+
+/// What `tms bench --compare` runs beside ours.
+enum BenchComparison: String, CaseIterable, ExpressibleByArgument {
+    case pytorch
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time training of the standard configurations and compare with this machine's FP32 peak.",
+        discussion: """
+        Configurations (batch 1024): A relu-output 5→2, 10 instances, p = 20^-t; B 20→5, 7 instances, \
+        1-S = 1…0.001; C 400→30, 8 instances, p = 0.01; D abs 100→40, 8 instances, p = 0.03; E 2→1, 400 \
+        instances (a 20×20 phase grid); F 400→30, 8 instances, p = 1. Each is trained for a fixed number of \
+        steps after a warm-up, on all threads and on one. Run it from a release build: \
+        swift run -c release tms bench.
+        """)
+
+    @Flag(help: "Print one JSON object per configuration per line.") var json = false
+    @Option(help: "Also run a baseline beside ours: pytorch (runs python3 Benchmarks/pytorch/bench.py).")
+    var compare: BenchComparison?
+    @Option(help: "Comma-separated configurations to run (default all: A,B,C,D,E,F).") var configs: String = "A,B,C,D,E,F"
+    @Option(name: .customLong("step-scale"), help: "Multiply every configuration's step counts (e.g. 0.1 for a quick look).")
+    var stepScale: Double = 1
+    @Option(help: "Worker threads for the main measurement (default: all cores).") var threads: Int = availableProcessorCount
+    @Flag(name: .customLong("no-single-thread"), help: "Skip the one-thread run (no thread scaling).")
+    var noSingleThread = false
+    @Option(name: .customLong("pytorch-script"), help: "Path of the PyTorch baseline script.")
+    var pytorchScript: String = "Benchmarks/pytorch/bench.py"
+    @Option(name: .customLong("pytorch-seconds"), help: "Minimum timed seconds per PyTorch configuration.")
+    var pytorchSeconds: Double = 3
+
+    func run() throws {
+        try reportingErrors {
+            guard threads > 0 else { throw ConfigError("--threads \(threads) is invalid; it must be a positive integer") }
+            guard stepScale > 0 && stepScale.isFinite else {
+                throw ConfigError("--step-scale \(stepScale) is invalid; it must be a positive number")
+            }
+            let all = BenchmarkConfiguration.standard(stepScale: stepScale)
+            let names = configs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+            let chosen = try names.map { name in
+                guard let c = all.first(where: { $0.name == name }) else {
+                    throw ConfigError("--configs \(name) is invalid; choose from \(all.map(\.name).joined(separator: ","))")
+                }
+                return c
+            }
+            if compare == .pytorch { try checkPyTorch() }
+
+            printError("bench: measuring the FP32 peak (SIMD FMA loop, 1 and \(threads) threads)")
+            let peakSingle = Benchmark.peakGflops(threads: 1)
+            let peakAll = threads == 1 ? peakSingle : Benchmark.peakGflops(threads: threads)
+            if let warning = Benchmark.disturbanceWarning(peakSingle: peakSingle, peakAll: peakAll, threads: threads) {
+                printError("bench: " + warning)
+            }
+            var rows: [BenchmarkRow] = []
+            for c in chosen {
+                printError("bench: \(c.name) \(c.title): \(c.warmupSteps) + \(c.timedSteps) steps on \(threads) thread(s)")
+                let allRun = try Benchmark.measure(c, threads: threads)
+                var single: BenchmarkMeasurement?
+                if !noSingleThread && threads > 1 {
+                    printError("bench: \(c.name) again on 1 thread")
+                    single = try Benchmark.measure(c, threads: 1)
+                }
+                rows.append(BenchmarkRow(configuration: c, all: allRun, single: single, peakSingle: peakSingle, peakAll: peakAll))
+            }
+            if compare == .pytorch {
+                let baseline = try runPyTorch(names: chosen.map(\.name))
+                for i in rows.indices {
+                    guard let b = baseline[rows[i].configuration] else { continue }
+                    rows[i].pytorchInstanceStepsPerSecond = b.rate
+                    rows[i].pytorchThreads = b.threads
+                    rows[i].speedupOverPytorch = rows[i].instanceStepsPerSecond / b.rate
+                }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+            } else {
+                print(table(rows, peakSingle: peakSingle, peakAll: peakAll))
+            }
+        }
+    }
+
+    /// Throws a one-line error unless `python3` can import torch.
+    func checkPyTorch() throws {
+        guard FileManager.default.fileExists(atPath: pytorchScript) else {
+            throw ConfigError("--compare pytorch needs \(pytorchScript); run tms bench from the repository root or pass --pytorch-script")
+        }
+        let (status, _) = try runProcess(["python3", "-c", "import torch"])
+        guard status == 0 else {
+            throw ConfigError("--compare pytorch needs python3 with torch importable (pip install torch); python3 -c 'import torch' failed")
+        }
+    }
+
+    /// Runs the PyTorch script; returns instance-steps/s and threads per configuration name.
+    func runPyTorch(names: [String]) throws -> [String: (rate: Double, threads: Int)] {
+        printError("bench: PyTorch eager baseline (\(pytorchScript), \(threads) thread(s), ≥ \(pytorchSeconds) s per configuration)")
+        let (status, output) = try runProcess(["python3", pytorchScript, "--json", "--configs", names.joined(separator: ","),
+                                               "--threads", String(threads), "--min-seconds", String(pytorchSeconds)])
+        guard status == 0 else { throw ConfigError("the PyTorch baseline \(pytorchScript) failed with exit status \(status)") }
+        var out: [String: (rate: Double, threads: Int)] = [:]
+        for line in output.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any],
+                  let name = object["configuration"] as? String,
+                  let rate = object["instance_steps_per_second"] as? Double else { continue }
+            out[name] = (rate, object["threads"] as? Int ?? threads)
+        }
+        return out
+    }
+
+    /// Runs a command found on PATH; returns its exit status and standard output (stderr passes through).
+    func runProcess(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch {
+            throw ConfigError("could not run \(arguments[0]): \(error.localizedDescription)")
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func table(_ rows: [BenchmarkRow], peakSingle: Double, peakAll: Double) -> String {
+        let withTorch = rows.contains { $0.pytorchInstanceStepsPerSecond != nil }
+        var header = "cfg  model                                       inst-steps/s   GFLOP/s  % peak   1-thread   scaling  peak MB"
+        if withTorch { header += "   PyTorch   ×PyTorch" }
+        var lines = [header]
+        for r in rows {
+            var line = String(format: "%-3@  %-42@ %13.0f %9.2f %6.1f%% %10@ %8@ %8@",
+                              r.configuration, r.title.padding(toLength: 42, withPad: " ", startingAt: 0),
+                              r.instanceStepsPerSecond, r.gflops, 100 * r.fractionOfPeak,
+                              r.singleThreadInstanceStepsPerSecond.map { String(format: "%.0f", $0) } ?? "-",
+                              r.threadScaling.map { String(format: "%.2f×", $0) } ?? "-",
+                              r.peakMemoryBytes.map { String(format: "%.0f", Double($0) / 1_048_576) } ?? "-")
+            if withTorch {
+                line += String(format: " %9@ %9@",
+                               r.pytorchInstanceStepsPerSecond.map { String(format: "%.0f", $0) } ?? "-",
+                               r.speedupOverPytorch.map { String(format: "%.1f×", $0) } ?? "-")
+            }
+            lines.append(line)
+        }
+        lines.append(String(format: "FP32 peak (dense SIMD FMA loop): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads; %% peak is against the latter.",
+                            peakSingle, peakAll, threads))
+        if let warning = Benchmark.disturbanceWarning(peakSingle: peakSingle, peakAll: peakAll, threads: threads) {
+            lines.append(warning)
+        }
+        lines.append(BenchmarkConfiguration.flopFormula + "; B = batch, n = features, m = hidden.")
+        lines.append("Machine: \(machineDescription())")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// CPU model and core count, from /proc/cpuinfo where available.
+func machineDescription() -> String {
+    var model = "unknown CPU"
+    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+       let colon = line.firstIndex(of: ":") {
+        model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return "\(model), \(availableProcessorCount) cores"
+}

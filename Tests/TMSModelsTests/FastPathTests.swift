@@ -1,0 +1,242 @@
+import Foundation
+import Testing
+import TMSCore
+import TMSTestSupport
+@testable import TMSModels
+
+// Every kernel path of the fused pass (dense or sparse inputs × dense or sparse output gradients) against
+// the Double reference on awkward shapes and densities; dense and CSR batches, split batches and thread
+// counts giving bit-identical results.
+
+/// One shape and density: n, m ∈ {1, 3, 17, 64, 400}, p ∈ {1, 0.5, 0.01, 0.001}.
+struct FastPathCase: Sendable, CustomTestStringConvertible {
+    let model: ModelKind
+    let n: Int
+    let m: Int
+    let p: Double
+    let batchSize: Int
+
+    var testDescription: String { "\(model.rawValue) n=\(n) m=\(m) p=\(p) B=\(batchSize)" }
+
+    /// Every model at every (n, m) for p = 1 and 0.01, and the tied ReLU-output model at every density;
+    /// batches of 37 rows (one partial chunk), or 150 when n = 400 (a full 128-row chunk and a partial one).
+    /// The largest shapes (n = m = 400) only for two models, to keep the Double reference quick.
+    static let all: [FastPathCase] = {
+        var cases: [FastPathCase] = []
+        let sizes = [1, 3, 17, 64, 400]
+        for n in sizes {
+            for m in sizes {
+                let B = n == 400 ? 150 : 37
+                let models: [ModelKind] = n * m >= 400 * 64 ? [.reluOutput, .abs] : ModelKind.allCases
+                for model in models {
+                    let densities: [Double] = model == .reluOutput && n * m < 400 * 64 ? [1, 0.5, 0.01, 0.001] : [1, 0.01]
+                    for p in densities { cases.append(FastPathCase(model: model, n: n, m: m, p: p, batchSize: B)) }
+                }
+            }
+        }
+        return cases
+    }()
+
+    /// Seeded parameters (scaled so outputs straddle the ReLU kink), biases of both signs, importances in
+    /// [0.5, 1.5) and a batch of density p (values U[0, 1), or U[−1, 1) for `abs`).
+    func problem() -> (W: [Float], W2: [Float]?, bias: [Float], importance: [Float], batch: [[Float]]) {
+        var rng = RandomStream(seed: UInt64(n * 7919 + m * 104_729 + batchSize) ^ UInt64(p * 1e6))
+        let std = 1 / Double(max(n, m)).squareRoot()
+        let W = (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) }
+        let W2: [Float]? = model == .abs ? (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) } : nil
+        let pattern: [Float] = [0.1, 0, -0.3, 0.25, -0.05]
+        let bias = (0..<n).map { pattern[$0 % pattern.count] }
+        let importance = (0..<n).map { _ in Float(0.5 + rng.nextUnitDouble()) }
+        let batch: [[Float]] = (0..<batchSize).map { _ in
+            (0..<n).map { _ in
+                guard rng.nextUnitDouble() < p else { return 0 }
+                let u = rng.nextUnitFloat()
+                return model == .abs ? 2 * u - 1 : u
+            }
+        }
+        return (W, W2, bias, importance, batch)
+    }
+
+    func makeState() -> (InstanceState, reference: (loss: Double, gradW: [[Double]], gradW2: [[Double]]?, gradBias: [Double])) {
+        let p = problem()
+        let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: 1, count: n), distribution: .independent,
+                                     signed: model == .abs)
+        let state = InstanceState(model: model, featureCount: n, hiddenCount: m, importance: p.importance, sampler: sampler,
+                                  dataStream: RandomStream(seed: 1), W: p.W, W2: p.W2, bias: p.bias, batchSize: batchSize)
+        state.batch = SparseBatch(dense: p.batch)
+        let reference = ReferenceModel.lossAndGradients(
+            model: model, W: unflatten(p.W, rows: m), W2: p.W2.map { unflatten($0, rows: n) }, bias: p.bias.map(Double.init),
+            importance: p.importance.map(Double.init), batch: p.batch.map { $0.map(Double.init) })
+        return (state, reference)
+    }
+}
+
+/// Every kernel combination: the general dense and sparse kernels for inputs and output gradients, the fused
+/// small-model kernel (used where n·m ≤ 256), and the automatic choice.
+private let pathCombinations: [PassPaths] = [
+    PassPaths(inputs: .dense, outputGradients: .dense, fusedSmallModel: .sparse),
+    PassPaths(inputs: .dense, outputGradients: .sparse), PassPaths(inputs: .sparse, outputGradients: .dense),
+    PassPaths(inputs: .sparse, outputGradients: .sparse),
+    PassPaths(inputs: .dense, outputGradients: .dense, fusedSmallModel: .dense),
+    .automatic,
+]
+
+@Test(arguments: FastPathCase.all)
+func everyPassPathMatchesTheDoubleReference(_ c: FastPathCase) {
+    let (state, r) = c.makeState()
+    var referenceSquared = pow(norm(r.gradW), 2) + pow(norm(r.gradBias), 2)
+    if let gW2 = r.gradW2 { referenceSquared += pow(norm(gW2), 2) }
+    let referenceNorm = referenceSquared.squareRoot()
+    for paths in pathCombinations {
+        let loss = state.pass(computeGradients: true, paths: paths)
+        let forwardOnly = state.pass(computeGradients: false, paths: paths)
+        let g = state.gradients()
+        var diff2 = pow(norm(difference(unflatten(g.W, rows: c.m), r.gradW)), 2)
+            + pow(norm(difference(g.bias.map(Double.init), r.gradBias)), 2)
+        if let gW2 = g.W2, let rW2 = r.gradW2 { diff2 += pow(norm(difference(unflatten(gW2, rows: c.n), rW2)), 2) }
+        let error = diff2.squareRoot() / max(referenceNorm, 1e-30)
+        #expect(error < 2e-5 || diff2.squareRoot() < 1e-9, "\(paths): relative gradient error \(error) (reference norm \(referenceNorm))")
+        #expect(Swift.abs(loss - r.loss) <= 1e-5 * r.loss + 1e-7, "\(paths): loss \(loss) vs reference \(r.loss)")
+        #expect(forwardOnly == loss, "\(paths): the forward-only loss differs")
+    }
+}
+
+/// The shapes with a compile-time copy of the fused small-model kernel, every model, two densities.
+private let fixedShapeCases: [FastPathCase] = [(2, 1), (3, 2), (4, 2), (5, 2), (6, 2), (6, 3), (3, 6)].flatMap { n, m in
+    ModelKind.allCases.flatMap { model in [1, 0.3].map { FastPathCase(model: model, n: n, m: m, p: $0, batchSize: 37) } }
+}
+
+@Test(arguments: fixedShapeCases)
+func fusedKernelsOfFixedShapesMatchTheDoubleReference(_ c: FastPathCase) {
+    let (state, r) = c.makeState()
+    var referenceSquared = pow(norm(r.gradW), 2) + pow(norm(r.gradBias), 2)
+    if let gW2 = r.gradW2 { referenceSquared += pow(norm(gW2), 2) }
+    for fused in [PathChoice.dense, .sparse] {
+        let paths = PassPaths(inputs: .dense, outputGradients: .dense, fusedSmallModel: fused)
+        let loss = state.pass(computeGradients: true, paths: paths)
+        let g = state.gradients()
+        var diff2 = pow(norm(difference(unflatten(g.W, rows: c.m), r.gradW)), 2)
+            + pow(norm(difference(g.bias.map(Double.init), r.gradBias)), 2)
+        if let gW2 = g.W2, let rW2 = r.gradW2 { diff2 += pow(norm(difference(unflatten(gW2, rows: c.n), rW2)), 2) }
+        #expect(diff2.squareRoot() <= 2e-5 * referenceSquared.squareRoot() + 1e-9, "\(paths): gradient error \(diff2.squareRoot())")
+        #expect(Swift.abs(loss - r.loss) <= 1e-5 * r.loss + 1e-7, "\(paths): loss \(loss) vs \(r.loss)")
+    }
+}
+
+@Test(arguments: [ModelKind.reluOutput, .abs, .linear])
+func denseAndCSRCopiesOfABatchGiveIdenticalPasses(model: ModelKind) {
+    // A lane-drawn batch held densely, and the same values handed over as CSR, take the same kernels and
+    // give bit-identical loss and gradients, for both input paths.
+    for p: Float in [1, 0.3] {
+        let n = 400, m = 30, B = 300
+        let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: p, count: n), distribution: .independent,
+                                     signed: model == .abs)
+        var rng = RandomStream(seed: 9)
+        let (W, W2) = ToyModelWeights.initialParameters(model: model, featureCount: n, hiddenCount: m, rng: &rng)
+        let importance = (0..<n).map { Float(pow(0.99, Double($0))) }
+        let bias = (0..<n).map { Float($0 % 7) * 0.01 - 0.03 }
+        func state() -> InstanceState {
+            InstanceState(model: model, featureCount: n, hiddenCount: m, importance: importance, sampler: sampler,
+                          dataStream: RandomStream(seed: 3), W: W, W2: W2, bias: bias, batchSize: B)
+        }
+        let dense = state(), csr = state()
+        dense.sampleTrainingBatch()
+        #expect(dense.denseBatchIsCurrent)
+        var stream = RandomStream(seed: 3)
+        csr.batch = sampler.sample(batchSize: B, rng: &stream)
+        #expect(stream.next() == dense.dataStream.next(), "both draws used the same stream positions")
+        for inputs in [PathChoice.dense, .sparse] {
+            let paths = PassPaths(inputs: inputs, outputGradients: .automatic)
+            let a = dense.pass(computeGradients: true, paths: paths), b = csr.pass(computeGradients: true, paths: paths)
+            #expect(a == b)
+            #expect(dense.gradients().W == csr.gradients().W)
+            #expect(dense.gradients().W2 == csr.gradients().W2)
+            #expect(dense.gradients().bias == csr.gradients().bias)
+        }
+    }
+}
+
+@Test(arguments: ModelKind.allCases)
+func aBatchSplitIntoChunksGivesTheWholePassBitForBit(model: ModelKind) {
+    // Chunks computed separately (as workers sharing a batch do) and summed in order equal the pass.
+    let c = FastPathCase(model: model, n: 400, m: 17, p: 0.3, batchSize: 500)
+    let (state, _) = c.makeState()
+    let loss = state.pass(computeGradients: true)
+    let whole = state.gradients()
+    state.prepareSplitBatch()
+    let workspaces = [PassWorkspace(for: state), PassWorkspace(for: state)]
+    for chunk in (0..<state.chunkCount(batchSize: c.batchSize)).reversed() {
+        state.passChunkOfSplitBatch(chunk, workspace: workspaces[chunk % 2])
+    }
+    #expect(state.finishSplitPass() == loss)
+    let split = state.gradients()
+    #expect(split.W == whole.W)
+    #expect(split.W2 == whole.W2)
+    #expect(split.bias == whole.bias)
+}
+
+@Test(arguments: [(ModelKind.reluOutput, Float(0.02)), (.abs, 0.3), (.linear, 1)])
+func weightsAreBitIdenticalWhenBatchesAreSplitAcrossThreads(model: ModelKind, p: Float) throws {
+    // One or three instances on up to four threads: batches of 3 chunks are shared between workers.
+    for instances in [1, 3] {
+        var config = TrainingConfig.standard(model: model, featureCount: 400, hiddenCount: 9,
+                                             featureProbabilities: [Float](repeating: p, count: instances),
+                                             importanceDecay: 0.99, steps: 12, batchSize: 300, learningRate: 1e-2, seed: 5)
+        config.evaluationBatches = 1
+        config.lossLogPoints = 4
+        let one = try Trainer(config: config, threads: 1).train()
+        for threads in [2, 4] {
+            let other = try Trainer(config: config, threads: threads).train()
+            #expect(other.weights == one.weights, "\(instances) instance(s) on \(threads) threads changed the weights")
+            #expect(other.lossCurve == one.lossCurve)
+            #expect(other.finalLoss == one.finalLoss)
+        }
+    }
+}
+
+@Test(arguments: [Float(1), 0.5, 0.05])
+func laneDrawsGiveTheSameBatchDenseAndAsCSR(p: Float) {
+    let n = 13, B = 45
+    for signed in [false, true] {
+        let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: p, count: n), distribution: .independent,
+                                     signed: signed)
+        #expect(sampler.drawsLanes)
+        var a = RandomStream(seed: 11), b = RandomStream(seed: 11)
+        let stride = 48
+        var dense = [Float](repeating: .nan, count: n * stride)
+        dense.withUnsafeMutableBufferPointer { sampler.drawDense(batchSize: B, into: $0.baseAddress!, stride: stride, rng: &a) }
+        let csr = sampler.sample(batchSize: B, rng: &b)
+        #expect(a.next() == b.next())
+        let rows = csr.dense
+        for r in 0..<stride {
+            for i in 0..<n { #expect(dense[i * stride + r] == (r < B ? rows[r][i] : 0), "row \(r) feature \(i)") }
+        }
+    }
+}
+
+@Test func skipSamplingBelowTheThresholdIsUnchanged() {
+    // Below `skipBelow` the sampler keeps its geometric skips: the batch is a function of the stream as before.
+    let p: Float = 0.01, n = 50, B = 64
+    let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: p, count: n), distribution: .independent, signed: false)
+    #expect(!sampler.drawsLanes)
+    var rng = RandomStream(seed: 21), replay = RandomStream(seed: 21)
+    let batch = sampler.sample(batchSize: B, rng: &rng)
+    var expected: [(Int, Float)] = []
+    let logQ = log(1 - Double(p))
+    var position = replay.nextGeometricGap(logOneMinusP: logQ)
+    while position < B * n {
+        expected.append((position, replay.nextUnitFloat()))
+        position += 1 + replay.nextGeometricGap(logOneMinusP: logQ)
+    }
+    let got = (0..<B).flatMap { b in (Int(batch.rowStart[b])..<Int(batch.rowStart[b + 1])).map { (b * n + Int(batch.columns[$0]), batch.values[$0]) } }
+    #expect(got.map(\.0) == expected.map(\.0))
+    #expect(got.map(\.1) == expected.map(\.1))
+}
+
+@Test func chunkRowsDependOnlyOnBatchSizeAndFeatureCount() {
+    #expect(InstanceState.chunkRows(batchSize: 1024, featureCount: 400) == 128)
+    #expect(InstanceState.chunkRows(batchSize: 1024, featureCount: 100) == 512)
+    #expect(InstanceState.chunkRows(batchSize: 1024, featureCount: 5) == 1024)
+    #expect(InstanceState.chunkRows(batchSize: 7, featureCount: 5) == 16)
+    #expect(InstanceState.chunkRows(batchSize: 1024, featureCount: 10_000) == 128)
+}
