@@ -90,6 +90,19 @@ class ToyModel(torch.nn.Module):
         return (self.I * (target - self(x)) ** 2).mean(dim=(0, 2)).sum()
 
 
+def cpu_seconds():
+    """(busy CPU seconds of the whole system, CPU seconds of this process); the first is None off Linux."""
+    own = time.process_time()
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(v) for v in f.readline().split()[1:9]]
+        # user nice system idle iowait irq softirq steal, in USER_HZ ticks (100 per second)
+        busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / 100
+    except (OSError, ValueError, IndexError):
+        busy = None
+    return busy, own
+
+
 def run(name, config, steps, warmup, batch_size, min_seconds):
     model = ToyModel(config["model"], config["n"], config["m"], config["probability"], config["importance"])
     optimizer = torch.optim.Adam([p for p in model.parameters()], lr=1e-3)
@@ -104,18 +117,21 @@ def run(name, config, steps, warmup, batch_size, min_seconds):
     for _ in range(warmup):
         step()
     start = time.perf_counter()
+    busy0, own0 = cpu_seconds()
     done = 0
     while done < steps or time.perf_counter() - start < min_seconds:
         loss = step()
         done += 1
     loss = float(loss.detach())
     elapsed = time.perf_counter() - start
+    busy1, own1 = cpu_seconds()
+    other = None if busy0 is None or busy1 is None else max(0.0, ((busy1 - busy0) - (own1 - own0)) / elapsed)
     steps = done
     K = len(config["probability"])
     return dict(configuration=name, title=config["title"], model=config["model"], feature_count=config["n"],
                 hidden_count=config["m"], instance_count=K, batch_size=batch_size, steps=steps, warmup_steps=warmup,
                 threads=torch.get_num_threads(), seconds=elapsed, instance_steps_per_second=K * steps / elapsed,
-                final_loss=loss, torch_version=torch.__version__)
+                final_loss=loss, other_processes_cores=other, torch_version=torch.__version__)
 
 
 def main():
@@ -142,8 +158,9 @@ def main():
         if args.json:
             print(json.dumps(row), flush=True)
         else:
+            other = row["other_processes_cores"]
             print(f"{name}  {row['title']:<42} {row['instance_steps_per_second']:>12.0f} instance-steps/s "
-                  f"({row['threads']} threads)", flush=True)
+                  f"({row['threads']} threads; other processes {'-' if other is None else f'{other:.2f}'} cores)", flush=True)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,9 @@ public struct BenchmarkMeasurement: Sendable, Codable, Equatable {
     public let instanceStepsPerSecond: Double
     /// The process's peak resident memory during this run (bytes), where the platform can report it.
     public let peakMemoryBytes: Int?
+    /// CPU used by other processes during the timed steps, in cores (Linux; nil elsewhere). Above ~0.15 the
+    /// timing is disturbed.
+    public let otherProcessesCores: Double?
 }
 
 /// One configuration's results, as printed by `tms bench --json`.
@@ -115,9 +118,13 @@ public struct BenchmarkRow: Sendable, Codable {
     /// `gflops` ÷ `peakGflopsAllThreads`.
     public let fractionOfPeak: Double
     public let peakMemoryBytes: Int?
+    /// The most CPU other processes used during either timed run, in cores (see `BenchmarkMeasurement`).
+    public let otherProcessesCores: Double?
     /// PyTorch eager on the same machine, when `--compare pytorch` ran it.
     public var pytorchInstanceStepsPerSecond: Double?
     public var pytorchThreads: Int?
+    /// CPU used by other processes while PyTorch was timed, in cores.
+    public var pytorchOtherProcessesCores: Double?
     /// Our instance-steps/s ÷ PyTorch's.
     public var speedupOverPytorch: Double?
 
@@ -136,6 +143,7 @@ public struct BenchmarkRow: Sendable, Codable {
         peakGflopsSingleThread = peakSingle; peakGflopsAllThreads = peakAll
         fractionOfPeak = gflops / peakAll
         peakMemoryBytes = [all.peakMemoryBytes, single?.peakMemoryBytes].compactMap { $0 }.max()
+        otherProcessesCores = [all.otherProcessesCores, single?.otherProcessesCores].compactMap { $0 }.max()
     }
 }
 
@@ -145,20 +153,52 @@ public enum Benchmark {
     /// are not timed). Peak memory is reset before the run where the platform allows (Linux).
     public static func measure(_ c: BenchmarkConfiguration, threads: Int) throws -> BenchmarkMeasurement {
         resetPeakMemory()
-        var start: (step: Int, time: UInt64)?
-        var end: (step: Int, time: UInt64)?
+        var start: (step: Int, time: UInt64, cpu: CPUTimes?)?
+        var end: (step: Int, time: UInt64, cpu: CPUTimes?)?
         _ = try Trainer(config: c.config, threads: threads).train { p in
             let now = DispatchTime.now().uptimeNanoseconds
-            if start == nil && p.step >= c.warmupSteps { start = (p.step, now) } else if start != nil { end = (p.step, now) }
+            if start == nil && p.step >= c.warmupSteps {
+                start = (p.step, now, CPUTimes.now())
+            } else if start != nil {
+                end = (p.step, now, CPUTimes.now())
+            }
         }
         guard let s = start, let e = end, e.step > s.step else {
             throw ConfigError("configuration \(c.name): too few steps to time (\(c.warmupSteps) warm-up, \(c.timedSteps) timed)")
         }
         let seconds = Double(e.time - s.time) / 1e9
         let steps = e.step - s.step
+        var other: Double?
+        if let a = s.cpu, let b = e.cpu {
+            other = max(0, ((b.systemBusy - a.systemBusy) - (b.process - a.process)) / seconds)
+        }
         return BenchmarkMeasurement(threads: threads, steps: steps, seconds: seconds,
                                     instanceStepsPerSecond: Double(steps * c.config.instanceCount) / seconds,
-                                    peakMemoryBytes: peakMemoryBytes())
+                                    peakMemoryBytes: peakMemoryBytes(), otherProcessesCores: other)
+    }
+
+    /// CPU seconds used by the whole system (busy, all cores) and by this process (Linux only).
+    struct CPUTimes {
+        let systemBusy: Double
+        let process: Double
+
+        static func now() -> CPUTimes? {
+            #if os(Linux)
+            guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+                  let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+            let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+            guard fields.count >= 8 else { return nil }
+            // user nice system idle iowait irq softirq steal, in USER_HZ ticks (100 per second).
+            let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+            var usage = rusage()
+            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+            let own = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+            return CPUTimes(systemBusy: busy / 100, process: own)
+            #else
+            return nil
+            #endif
+        }
     }
 
     /// The FP32 peak in GFLOP/s: every thread runs a dense SIMD FMA loop (12 independent chains of
@@ -203,11 +243,13 @@ public enum Benchmark {
         let x = SIMD8<Float>(repeating: 0.999_999), y = SIMD8<Float>(repeating: 1e-7)
         var a0 = SIMD8<Float>(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5
         var a6 = a0 + 6, a7 = a0 + 7, a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11
+        // a ← a·x + y: each step depends on the last, so the compiler cannot hoist x·y out of the loop and
+        // every iteration is 12 real FMAs (12 independent chains hide the 5-cycle FMA latency).
         for _ in 0..<iterations {
-            a0 = a0.addingProduct(x, y); a1 = a1.addingProduct(x, y); a2 = a2.addingProduct(x, y)
-            a3 = a3.addingProduct(x, y); a4 = a4.addingProduct(x, y); a5 = a5.addingProduct(x, y)
-            a6 = a6.addingProduct(x, y); a7 = a7.addingProduct(x, y); a8 = a8.addingProduct(x, y)
-            a9 = a9.addingProduct(x, y); a10 = a10.addingProduct(x, y); a11 = a11.addingProduct(x, y)
+            a0 = y.addingProduct(a0, x); a1 = y.addingProduct(a1, x); a2 = y.addingProduct(a2, x)
+            a3 = y.addingProduct(a3, x); a4 = y.addingProduct(a4, x); a5 = y.addingProduct(a5, x)
+            a6 = y.addingProduct(a6, x); a7 = y.addingProduct(a7, x); a8 = y.addingProduct(a8, x)
+            a9 = y.addingProduct(a9, x); a10 = y.addingProduct(a10, x); a11 = y.addingProduct(a11, x)
         }
         return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).sum()
     }

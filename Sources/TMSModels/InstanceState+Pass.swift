@@ -99,14 +99,19 @@ struct CSRView {
 }
 
 extension InstanceState {
-    /// The input density above which the dense input kernels win: their two products cost 2·n·m per row
-    /// at near-peak speed, the sparse ones ~3× mPad-wide axpys per non-zero plus two small transposes
-    /// (measured with `tms bench`).
+    /// The input density of a CSR batch above which the dense input kernels win: their two products cost
+    /// 2·n·m per row at near-peak speed, the sparse ones an mPad-wide axpy (~3× slower per FMA) per
+    /// non-zero plus two small transposes. (400→30: sparse inputs 2.6× faster at p = 0.04.)
     var denseInputThreshold: Double { 0.4 * Double(m) / Double(mPad) }
-    /// The output-gradient density above which the dense output-side kernels win (same reasoning).
-    /// Measured: at 2–5 % (400→30, p = 0.01) the sparse path is ~5× cheaper; at 17–22 % (abs 100→40)
-    /// listing the non-zeros while sweeping costs as much as the dense products save.
-    var denseOutputGradientThreshold: Double { model.hasOutputReLU ? outputGradientThresholdFactor * Double(m) / Double(mPad) : 0 }
+    /// The output-gradient density above which the dense output-side kernels win, measured with
+    /// `tms train` on the benchmark shapes: for 400→30 at p = 0.01 the sparse path is ~5×
+    /// cheaper at 2–5 % density but loses at 14 % (factor 0.1 beat 0.3 by ~10 %); for `abs` 100→40 at
+    /// p = 0.03 it still wins at 17–22 % (factor 0.3 beat 0.1 by ~10 %), its dense output side being two
+    /// separate products.
+    var denseOutputGradientThreshold: Double {
+        guard model.hasOutputReLU else { return 0 }
+        return (model.isTied ? 0.1 : 0.3) * Double(m) / Double(mPad)
+    }
     /// Weight gradients as lane dot products (reduced once per chunk) when chunks are long or m is small;
     /// as register-held outer products over row-major ∂h and h otherwise.
     var gradientsAlongBatch: Bool { chunkRows >= 512 || mPad <= 16 }
@@ -215,8 +220,9 @@ extension InstanceState {
         csrBatch.columns.withUnsafeBufferPointer { cols in
         csrBatch.values.withUnsafeBufferPointer { vals in
             // Empty arrays have no base address; their entries are never read.
-            let noColumns = UnsafePointer(defaultWorkspace.csrColumns), noValues = UnsafePointer(defaultWorkspace.csrValues)
-            body(CSRView(rowStart: rs.baseAddress!, columns: cols.baseAddress ?? noColumns, values: vals.baseAddress ?? noValues))
+            let none = UnsafeRawPointer(rs.baseAddress!)
+            body(CSRView(rowStart: rs.baseAddress!, columns: cols.baseAddress ?? none.assumingMemoryBound(to: Int32.self),
+                         values: vals.baseAddress ?? UnsafePointer(bitPattern: 4)!))
         }}}
     }
 
@@ -447,6 +453,7 @@ extension InstanceState {
     private func passChunk(_ chunk: Int, batchSize B: Int, inputsDense: Bool, outputGradients: PathChoice,
                            gradientBlock grads: UnsafeMutablePointer<Float>?, workspace ws: PassWorkspace,
                            csr batchCSR: CSRView?) -> Double {
+        ws.prepareGeneralBuffers()
         let r0 = chunk * chunkRows, rows = min(chunkRows, B - r0), R = roundUp(rows, toMultipleOf: 16)
         let L = ws.laneStride
         let tied = model.isTied, reluHidden = model.hasHiddenReLU, reluOut = model.hasOutputReLU
@@ -773,5 +780,3 @@ extension InstanceState {
         }
     }
 }
-
-let outputGradientThresholdFactor: Double = Double(ProcessInfo.processInfo.environment["TMS_DTH"] ?? "") ?? 0.1

@@ -245,52 +245,77 @@ final class PassWorkspace: @unchecked Sendable {
     let n: Int, m: Int, mPad: Int, rows: Int
     /// Row stride of the batch-lane buffers.
     let laneStride: Int
-    private let storage: UnsafeMutablePointer<Float>
-    let inputsT, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, gradients: UnsafeMutablePointer<Float>
-    /// CSR of one chunk: row starts [rows + 1], columns and values [n · rows].
-    let csrRowStart: UnsafeMutablePointer<Int32>
-    let csrColumns: UnsafeMutablePointer<Int32>
-    let csrValues: UnsafeMutablePointer<Float>
-    /// A dense batch [n][laneStride(batch size)] for the instances this worker steps (when they sample densely).
+    /// [n][laneStride], zero between chunks: a CSR chunk scattered for the dense kernels or as loss targets.
+    let inputsT: UnsafeMutablePointer<Float>
+    /// One chunk's gradient block.
+    let gradients: UnsafeMutablePointer<Float>
+    /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely).
     let batch: UnsafeMutablePointer<Float>?
-    /// Scratch of the fused small-model kernel (SIMD8 vectors; empty for larger models).
+    /// Scratch of the fused small-model kernel (SIMD8 vectors; one for larger models).
     let fused: UnsafeMutablePointer<SIMD8<Float>>
-    /// Rows of the non-zero output gradients grouped by feature j: `deltaRow[deltaStart[j]..<deltaStart[j+1]]`.
-    let deltaStart: UnsafeMutablePointer<Int32>
-    let deltaRow: UnsafeMutablePointer<Int32>
+    // The general kernels' buffers, allocated by `prepareGeneralBuffers` (small models only ever use the fused
+    // kernel, and an evaluation workspace per instance of a 400-instance grid would otherwise cost ~50 MB):
+    // hT [m][L], h [R][mPad], yT, δT [n][L], ∂hT [m][L], ∂h [R][mPad]; a CSR chunk (row starts [R + 1],
+    // columns and values [n·R]); rows of the non-zero δ by feature (`deltaRow[deltaStart[j]..<deltaStart[j+1]]`).
+    private struct GeneralBuffers {
+        let storage, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, csrValues: UnsafeMutablePointer<Float>
+        let csrRowStart, csrColumns, deltaStart, deltaRow: UnsafeMutablePointer<Int32>
+    }
+    private var general: GeneralBuffers?
+    private let generalCount: Int
+    var hiddenT: UnsafeMutablePointer<Float> { general!.hiddenT }
+    var hidden: UnsafeMutablePointer<Float> { general!.hidden }
+    var outputsT: UnsafeMutablePointer<Float> { general!.outputsT }
+    var deltasT: UnsafeMutablePointer<Float> { general!.deltasT }
+    var hiddenGradT: UnsafeMutablePointer<Float> { general!.hiddenGradT }
+    var hiddenGrad: UnsafeMutablePointer<Float> { general!.hiddenGrad }
+    var csrValues: UnsafeMutablePointer<Float> { general!.csrValues }
+    var csrRowStart: UnsafeMutablePointer<Int32> { general!.csrRowStart }
+    var csrColumns: UnsafeMutablePointer<Int32> { general!.csrColumns }
+    var deltaStart: UnsafeMutablePointer<Int32> { general!.deltaStart }
+    var deltaRow: UnsafeMutablePointer<Int32> { general!.deltaRow }
 
-    init(for state: InstanceState) {
+    /// A workspace for passes over instances shaped like `state`; `training` adds the dense batch buffer and
+    /// allocates everything up front.
+    init(for state: InstanceState, training: Bool = false) {
         n = state.n; m = state.m; mPad = state.mPad; rows = state.chunkRows
         let R = rows, L = InstanceState.laneStride(rows: rows)
         laneStride = L
-        let sizes = [state.n * L, state.m * L, R * state.mPad, state.n * L, state.n * L, state.m * L, R * state.mPad,
-                     state.gradientCount, state.n * R]
-        let total = sizes.reduce(0, +)
-        storage = .allocate(capacity: total)
-        storage.initialize(repeating: 0, count: total)
-        var offsets: [UnsafeMutablePointer<Float>] = []
-        var cursor = storage
-        for s in sizes { offsets.append(cursor); cursor += s }
-        inputsT = offsets[0]; hiddenT = offsets[1]; hidden = offsets[2]; outputsT = offsets[3]; deltasT = offsets[4]
-        hiddenGradT = offsets[5]; hiddenGrad = offsets[6]; gradients = offsets[7]; csrValues = offsets[8]
-        csrRowStart = .allocate(capacity: R + 1)
-        csrRowStart.initialize(repeating: 0, count: R + 1)
-        csrColumns = .allocate(capacity: max(1, state.n * R))
+        inputsT = .allocate(capacity: max(1, state.n * L))
+        inputsT.initialize(repeating: 0, count: max(1, state.n * L))
+        gradients = .allocate(capacity: state.gradientCount)
+        gradients.initialize(repeating: 0, count: state.gradientCount)
         let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 3 * state.n + 2 * state.m + 2 * state.n * state.m : 1
         fused = .allocate(capacity: fusedCount)
         fused.initialize(repeating: .zero, count: fusedCount)
-        if state.samplesTrainingBatchesDensely {
-            batch = .allocate(capacity: max(1, state.n * state.denseStride))
-        } else {
-            batch = nil
-        }
-        deltaStart = .allocate(capacity: state.n + 1)
-        deltaRow = .allocate(capacity: state.n * R + 8)  // + 8: compaction stores 8 rows at a time
+        batch = training && state.samplesTrainingBatchesDensely ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
+        generalCount = 2 * state.m * L + 2 * R * state.mPad + 2 * state.n * L + state.m * L + state.n * R
+        if training { prepareGeneralBuffers() }
+    }
+
+    /// Allocates the general kernels' buffers (once).
+    func prepareGeneralBuffers() {
+        guard general == nil else { return }
+        let R = rows, L = laneStride
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: generalCount)
+        storage.initialize(repeating: 0, count: generalCount)
+        var cursor = storage
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> { defer { cursor += count }; return cursor }
+        let rowStart = UnsafeMutablePointer<Int32>.allocate(capacity: R + 1)
+        rowStart.initialize(repeating: 0, count: R + 1)
+        general = GeneralBuffers(storage: storage, hiddenT: take(m * L), hidden: take(R * mPad), outputsT: take(n * L),
+                                 deltasT: take(n * L), hiddenGradT: take(m * L), hiddenGrad: take(R * mPad),
+                                 csrValues: take(n * R), csrRowStart: rowStart, csrColumns: .allocate(capacity: max(1, n * R)),
+                                 deltaStart: .allocate(capacity: n + 1),
+                                 deltaRow: .allocate(capacity: n * R + 8))  // + 8: compaction stores 8 rows at a time
     }
 
     deinit {
-        storage.deallocate()
-        csrRowStart.deallocate(); csrColumns.deallocate()
-        deltaStart.deallocate(); deltaRow.deallocate(); fused.deallocate(); batch?.deallocate()
+        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate()
+        if let general {
+            general.storage.deallocate()
+            general.csrRowStart.deallocate(); general.csrColumns.deallocate()
+            general.deltaStart.deallocate(); general.deltaRow.deallocate()
+        }
     }
 }

@@ -178,7 +178,7 @@ public struct Trainer: Sendable {
 /// The stepping loop: sample, fused pass, Adam, record; with per-worker scratch allocated once, before
 /// training.
 ///
-/// Workers take contiguous ranges of slots (instance × seed) and run several steps per dispatch (a dispatch
+/// Workers take every `workers`-th slot (instance × seed) and run several steps per dispatch (a dispatch
 /// costs ~10–25 µs, more than a step of a small model). When slots are fewer than threads and a batch has
 /// several chunks, each step is split instead: every slot samples its batch, workers share the (slot,
 /// chunk) pairs, and each slot sums its chunk gradients in chunk order and updates. Both ways do the same
@@ -199,7 +199,7 @@ private struct Stepper {
         chunks = states[0].chunkCount(batchSize: config.batchSize)
         splitsBatches = slots < threads && chunks > 1
         workers = splitsBatches ? threads : max(1, min(threads, slots))
-        workspaces = (0..<workers).map { _ in PassWorkspace(for: states[0]) }
+        workspaces = (0..<workers).map { _ in PassWorkspace(for: states[0], training: true) }
         if splitsBatches {
             for state in states { state.prepareForTraining(); state.prepareSplitBatch() }
         }
@@ -213,7 +213,9 @@ private struct Stepper {
         if !splitsBatches {
             parallelFor(workers, threads: workers) { w in
                 let (_, _, failBuf) = shared.value
-                for s in (slots * w / workers)..<(slots * (w + 1) / workers) {
+                // Round-robin, not contiguous ranges: sweeps order instances by density or size, so
+                // neighbours cost alike and contiguous ranges left one worker idle (the 2→1 phase grid).
+                for s in stride(from: w, to: slots, by: workers) {
                     let state = states[s]
                     for t in step..<end where failBuf[s] < 0 {
                         state.sampleTrainingBatch(workspace: workspaces[w])

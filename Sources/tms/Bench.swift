@@ -73,6 +73,7 @@ struct Bench: ParsableCommand {
                     guard let b = baseline[rows[i].configuration] else { continue }
                     rows[i].pytorchInstanceStepsPerSecond = b.rate
                     rows[i].pytorchThreads = b.threads
+                    rows[i].pytorchOtherProcessesCores = b.other
                     rows[i].speedupOverPytorch = rows[i].instanceStepsPerSecond / b.rate
                 }
             }
@@ -98,17 +99,17 @@ struct Bench: ParsableCommand {
     }
 
     /// Runs the PyTorch script; returns instance-steps/s and threads per configuration name.
-    func runPyTorch(names: [String]) throws -> [String: (rate: Double, threads: Int)] {
+    func runPyTorch(names: [String]) throws -> [String: (rate: Double, threads: Int, other: Double?)] {
         printError("bench: PyTorch eager baseline (\(pytorchScript), \(threads) thread(s), ≥ \(pytorchSeconds) s per configuration)")
         let (status, output) = try runProcess(["python3", pytorchScript, "--json", "--configs", names.joined(separator: ","),
                                                "--threads", String(threads), "--min-seconds", String(pytorchSeconds)])
         guard status == 0 else { throw ConfigError("the PyTorch baseline \(pytorchScript) failed with exit status \(status)") }
-        var out: [String: (rate: Double, threads: Int)] = [:]
+        var out: [String: (rate: Double, threads: Int, other: Double?)] = [:]
         for line in output.split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any],
                   let name = object["configuration"] as? String,
                   let rate = object["instance_steps_per_second"] as? Double else { continue }
-            out[name] = (rate, object["threads"] as? Int ?? threads)
+            out[name] = (rate, object["threads"] as? Int ?? threads, object["other_processes_cores"] as? Double)
         }
         return out
     }
@@ -130,20 +131,21 @@ struct Bench: ParsableCommand {
 
     func table(_ rows: [BenchmarkRow], peakSingle: Double, peakAll: Double) -> String {
         let withTorch = rows.contains { $0.pytorchInstanceStepsPerSecond != nil }
-        var header = "cfg  model                                       inst-steps/s   GFLOP/s  % peak   1-thread   scaling  peak MB"
-        if withTorch { header += "   PyTorch   ×PyTorch" }
+        func left(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+        func right(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
+        func number(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "-" }
+        var header = left("cfg", 4) + left("configuration", 42) + right("inst-steps/s", 13) + right("GFLOP/s", 9)
+            + right("% peak", 8) + right("1-thread", 11) + right("scaling", 9) + right("peak MB", 9) + right("other", 7)
+        if withTorch { header += right("PyTorch", 10) + right("×PyTorch", 10) }
         var lines = [header]
         for r in rows {
-            var line = String(format: "%-3@  %-42@ %13.0f %9.2f %6.1f%% %10@ %8@ %8@",
-                              r.configuration, r.title.padding(toLength: 42, withPad: " ", startingAt: 0),
-                              r.instanceStepsPerSecond, r.gflops, 100 * r.fractionOfPeak,
-                              r.singleThreadInstanceStepsPerSecond.map { String(format: "%.0f", $0) } ?? "-",
-                              r.threadScaling.map { String(format: "%.2f×", $0) } ?? "-",
-                              r.peakMemoryBytes.map { String(format: "%.0f", Double($0) / 1_048_576) } ?? "-")
+            var line = left(r.configuration, 4) + left(r.title, 42) + right(number(r.instanceStepsPerSecond, "%.0f"), 13)
+                + right(number(r.gflops, "%.1f"), 9) + right(number(100 * r.fractionOfPeak, "%.1f%%"), 8)
+                + right(number(r.singleThreadInstanceStepsPerSecond, "%.0f"), 11) + right(number(r.threadScaling, "%.2f×"), 9)
+                + right(number(r.peakMemoryBytes.map { Double($0) / 1_048_576 }, "%.0f"), 9)
+                + right(number(r.otherProcessesCores, "%.2f"), 7)
             if withTorch {
-                line += String(format: " %9@ %9@",
-                               r.pytorchInstanceStepsPerSecond.map { String(format: "%.0f", $0) } ?? "-",
-                               r.speedupOverPytorch.map { String(format: "%.1f×", $0) } ?? "-")
+                line += right(number(r.pytorchInstanceStepsPerSecond, "%.0f"), 10) + right(number(r.speedupOverPytorch, "%.1f×"), 10)
             }
             lines.append(line)
         }
@@ -152,6 +154,12 @@ struct Bench: ParsableCommand {
         if let warning = Benchmark.disturbanceWarning(peakSingle: peakSingle, peakAll: peakAll, threads: threads) {
             lines.append(warning)
         }
+        let disturbed = rows.filter { max($0.otherProcessesCores ?? 0, $0.pytorchOtherProcessesCores ?? 0) > 0.15 }
+            .map(\.configuration)
+        if !disturbed.isEmpty {
+            lines.append("warning: other processes used more than 0.15 cores while \(disturbed.joined(separator: ", ")) were timed (ours or PyTorch's); re-run those on a quiet machine")
+        }
+        lines.append("other = CPU cores used by other processes during our timed steps (from /proc/stat).")
         lines.append(BenchmarkConfiguration.flopFormula + "; B = batch, n = features, m = hidden.")
         lines.append("Machine: \(machineDescription())")
         return lines.joined(separator: "\n")
