@@ -200,6 +200,18 @@ final class InstanceState: @unchecked Sendable {
 
     /// The parameters in PyTorch layout: (W or W₁ [m][n], W₂ [n][m] or nil, b [n]).
     func parameters() -> (W: [Float], W2: [Float]?, bias: [Float]) {
+        pytorchLayout(encoder: encoder, decoderT: decoderT, bias: bias)
+    }
+
+    /// The gradients of the last `pass(computeGradients: true)` in PyTorch layout (tests).
+    func gradients() -> (W: [Float], W2: [Float]?, bias: [Float]) {
+        pytorchLayout(encoder: gradEncoder, decoderT: gradDecoderT, bias: gradBias)
+    }
+
+    /// Buffers in this state's layouts ([n][mPad] rows, [nPad] bias) as PyTorch-layout arrays:
+    /// (W or W₁ [m][n], W₂ [n][m] or nil for tied models, b [n]).
+    private func pytorchLayout(encoder: UnsafeMutablePointer<Float>, decoderT: UnsafeMutablePointer<Float>,
+                               bias: UnsafeMutablePointer<Float>) -> (W: [Float], W2: [Float]?, bias: [Float]) {
         var W = [Float](repeating: 0, count: m * n)
         for k in 0..<m { for i in 0..<n { W[k * n + i] = encoder[i * mPad + k] } }
         var W2: [Float]? = nil
@@ -209,19 +221,6 @@ final class InstanceState: @unchecked Sendable {
             W2 = w2
         }
         return (W, W2, Array(UnsafeBufferPointer(start: bias, count: n)))
-    }
-
-    /// The gradients of the last `pass(computeGradients: true)` in PyTorch layout (tests).
-    func gradients() -> (W: [Float], W2: [Float]?, bias: [Float]) {
-        var W = [Float](repeating: 0, count: m * n)
-        for k in 0..<m { for i in 0..<n { W[k * n + i] = gradEncoder[i * mPad + k] } }
-        var W2: [Float]? = nil
-        if !model.isTied {
-            var w2 = [Float](repeating: 0, count: m * n)
-            for i in 0..<n { for k in 0..<m { w2[i * m + k] = gradDecoderT[i * mPad + k] } }
-            W2 = w2
-        }
-        return (W, W2, Array(UnsafeBufferPointer(start: gradBias, count: n)))
     }
 
     /// decoder[k][i] = decoderT[i][k].
