@@ -15,10 +15,14 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "tms", targets: ["tms"]),
+        .library(name: "TMSModels", targets: ["TMSModels"]),
+        .library(name: "TMSAnalysis", targets: ["TMSAnalysis"]),
         .library(name: "TMSExperiments", targets: ["TMSExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Documentation only: `swift package generate-documentation --target TMSModels` (see docs/README.md).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Numbers only: storage, SIMD kernels, random streams, parallel-for, safetensors I/O.
