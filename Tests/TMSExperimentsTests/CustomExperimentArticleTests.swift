@@ -73,3 +73,73 @@ private func swiftCodeBlocks(in markdown: String) -> [String] {
     }
     return blocks
 }
+
+// Citations of the repository's docs (`docs/NAME.md#anchor` in code comments, the DocC catalogs and the
+// README; `NAME.md#anchor` links between the docs pages) must name a heading that exists, so a renamed
+// heading or a mistyped anchor fails here instead of leaving a dead link.
+@Suite("Documentation citations resolve")
+struct DocumentationCitationTests {
+    @Test func everyCitedDocsAnchorIsAHeading() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let docs = root.appendingPathComponent("docs")
+        var problems: [String] = []
+        func check(file: String, anchor: Substring?, citedIn source: String) {
+            let target = docs.appendingPathComponent(file)
+            guard let text = try? String(contentsOf: target, encoding: .utf8) else {
+                problems.append("\(source): docs/\(file) does not exist"); return
+            }
+            if let anchor, !headingAnchors(in: text).contains(String(anchor)) {
+                problems.append("\(source): docs/\(file)#\(anchor) names no heading")
+            }
+        }
+        // Code, DocC catalogs and README: `docs/NAME.md` with an optional `#anchor`; the file must exist.
+        let citation = /docs\/([a-z0-9-]+\.md)(?:#([a-z0-9-]+))?/
+        for file in sourceFiles(under: root, in: ["Sources", "Tests"]) + [root.appendingPathComponent("README.md")] {
+            guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
+            for match in text.matches(of: citation) {
+                check(file: String(match.1), anchor: match.2, citedIn: file.lastPathComponent)
+            }
+        }
+        // Links between docs pages: `](NAME.md#anchor)` or `](#anchor)`; anchors are checked where the page
+        // exists (pages that other work adds later are only checked once they are there).
+        let link = /\]\(([a-z0-9-]+\.md)?#([a-z0-9-]+)\)/
+        let pages = (try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? []
+        for page in pages where page.hasSuffix(".md") {
+            let text = try String(contentsOf: docs.appendingPathComponent(page), encoding: .utf8)
+            for match in text.matches(of: link) {
+                let file = match.1.map(String.init) ?? page
+                guard FileManager.default.fileExists(atPath: docs.appendingPathComponent(file).path) else { continue }
+                check(file: file, anchor: match.2, citedIn: page)
+            }
+        }
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    @Test func headingAnchorsFollowGitHubRules() {
+        #expect(headingAnchors(in: "# Title\n## The phase diagrams\n### `intro`\n## Superposition colour (D*)\n")
+                == ["title", "the-phase-diagrams", "intro", "superposition-colour-d"])
+    }
+}
+
+/// The anchors GitHub gives the headings of a Markdown text: lower case, punctuation other than `-` and
+/// `_` dropped, spaces turned into hyphens (fenced code blocks skipped; duplicate headings not numbered).
+private func headingAnchors(in markdown: String) -> Set<String> {
+    var anchors = Set<String>(), inCode = false
+    for line in markdown.split(separator: "\n") {
+        if line.hasPrefix("```") { inCode.toggle(); continue }
+        guard !inCode, line.hasPrefix("#") else { continue }
+        let title = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).lowercased()
+        let kept = title.filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" || $0 == "_" }
+        anchors.insert(kept.replacingOccurrences(of: " ", with: "-"))
+    }
+    return anchors
+}
+
+/// Every `.swift` and `.md` file under the given folders of `root`.
+private func sourceFiles(under root: URL, in folders: [String]) -> [URL] {
+    folders.flatMap { folder -> [URL] in
+        let enumerator = FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
+        return (enumerator?.allObjects as? [URL] ?? []).filter { ["swift", "md"].contains($0.pathExtension) }
+    }
+}
