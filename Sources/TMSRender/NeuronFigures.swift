@@ -27,6 +27,12 @@ extension Figures {
     /// Colour ``ColorMap/diverging(_:)`` of w/a with a = max |w| (1 if all are zero): red negative, blue positive.
     public static func neuronHeatmap(title: String, weights: [[Double]], rowLabel: String = "neuron",
                                      columnLabel: String = "feature") -> String {
+        neuronHeatmapFigure(title: title, weights: weights, rowLabel: rowLabel, columnLabel: columnLabel).render()
+    }
+
+    /// ``neuronHeatmap(title:weights:rowLabel:columnLabel:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func neuronHeatmapFigure(title: String, weights: [[Double]], rowLabel: String = "neuron",
+                                           columnLabel: String = "feature") -> Figure {
         let (rows, columns) = (max(weights.count, 1), max(weights.map(\.count).max() ?? 1, 1))
         let cell = min(24, max(3, 480 / Double(max(rows, columns))))
         let scale = weights.flatMap { $0 }.map { abs($0) }.filter(\.isFinite).max().flatMap { $0 > 0 ? $0 : nil } ?? 1
@@ -46,7 +52,7 @@ extension Figures {
         let label = SVG.number(scale, decimals: 3)
         canvas.colorBar(at: Point(origin.x, origin.y + cell * Double(rows) + 30), width: 180, map: .redWhiteBlue,
                         lowLabel: "−" + label, highLabel: label, midLabel: "0", caption: "weight")
-        return canvas.render()
+        return Figure(canvas)
     }
 
     /// One stacked bar per neuron (Elhage et al. 2022, "computation in superposition" figures).
@@ -73,6 +79,11 @@ extension Figures {
 
     /// Several stacked-bar panels side by side; see ``neuronStackedBars(title:loadings:colouring:)``.
     public static func neuronStackedBars(title: String, panels: [NeuronBarsPanel], colouring: NeuronColouring) -> String {
+        neuronStackedBarsFigure(title: title, panels: panels, colouring: colouring).render()
+    }
+
+    /// ``neuronStackedBars(title:panels:colouring:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func neuronStackedBarsFigure(title: String, panels: [NeuronBarsPanel], colouring: NeuronColouring) -> Figure {
         let neurons = max(panels.map(\.loadings.count).max() ?? 1, 1)
         let features = panels.flatMap { $0.loadings.map(\.count) }.max() ?? 0
         let row = min(22, max(4, 320 / Double(neurons)))
@@ -117,6 +128,6 @@ extension Figures {
             canvas.colorBar(at: Point(grid.gap + 40, grid.height + 16), width: 180, map: .viridis,
                             lowLabel: "monosemantic", highLabel: "spread evenly", caption: "polysemanticity")
         }
-        return canvas.render()
+        return Figure(canvas)
     }
 }

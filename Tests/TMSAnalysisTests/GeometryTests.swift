@@ -19,8 +19,8 @@ import TMSAnalysis
     #expect(Swift.abs(byFirst[0].meanDimensionality - 0.4) < 1e-5)
     #expect(byFirst[1].features == [0, 5])
     #expect(Swift.abs(byFirst[1].meanDimensionality - 0.5) < 1e-5)
-    #expect(g.groupOfFeature[3] == -1)
-    #expect(Set(g.groupOfFeature.filter { $0 >= 0 }).count == 2)
+    #expect(g.groupOfFeature[3] == nil)
+    #expect(Set(g.groupOfFeature.compactMap { $0 }).count == 2)
     // Edge weights |Ŵ_i·W_j|: the digon's pair is 1; pentagon neighbours cos 72°, next cos 144° in absolute value.
     #expect(Swift.abs(g.edgeWeights[0][5] - 1) < 1e-6)
     #expect(g.edgeWeights[0][1] < 1e-6)

@@ -34,7 +34,7 @@ import TMSAnalysis
     let s = neuronSummary(of: Matrix(rows: [[0, 0, 0], [0, 3, 0]]))
     #expect(s.monosemanticity == [0, 1])
     #expect(s.polysemanticity == [0, 0])
-    #expect(s.dominantFeature == [-1, 1])
+    #expect(s.dominantFeature == [nil, 1])
     #expect(s.monosemanticCount == 1)
 }
 
