@@ -14,6 +14,15 @@ import TMSAnalysis
     let importance = (0..<20).map { Float(pow(0.7, Double($0))) }
     let loss = expectedLinearLoss(weights: W, bias: bias, featureProbability: [Float](repeating: 1, count: 20), importance: importance)
     #expect(Swift.abs(loss - 0.0023232) < 1e-6)
+    // The same number from the closed form of the optimum, which this W with these biases attains.
+    #expect(Swift.abs(optimalLinearLoss(featureProbability: 1, importance: importance, hiddenCount: 5) - loss) < 1e-9)
+}
+
+@Test func optimalLinearLossHandWorked() {
+    // n = 3, m = 1, I = (1, 0.5, 0.25), p = 0.5: σ² = 1/6 − 1/16 = 5/48; (5/48)·0.75/3 = 5/192.
+    #expect(Swift.abs(optimalLinearLoss(featureProbability: 0.5, importance: [1, 0.5, 0.25], hiddenCount: 1) - 5.0 / 192) < 1e-12)
+    // m = n: nothing is dropped.
+    #expect(optimalLinearLoss(featureProbability: 0.5, importance: [1, 0.5], hiddenCount: 2) == 0)
 }
 
 @Test func expectedLinearLossOfOneDroppedFeatureIsItsVariance() {
