@@ -40,7 +40,7 @@ public struct IntroExperiment: Experiment {
 
         // Dense: top two orthogonal, the rest ≈ 0.
         let dense = W[0], denseNorms = featureNorms(of: dense)
-        let cos01 = cosine(dense.column(0), dense.column(1))
+        let cos01 = featureCosine(dense, 0, 1)
         checks.append(Check(
             claim: "1 − S = 1: the 2 most important features are represented orthogonally, the others are not represented",
             expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.5 (not represented, SPEC §5)",

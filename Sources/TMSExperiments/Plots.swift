@@ -99,11 +99,8 @@ enum Plots {
         let heatmap = Figures.neuronHeatmapFigure(title: "W by neuron, \(title)", weights: rows)
         let bars: Figure
         if let W2 = run.weights.outputMatrix(instance: k) {
-            // W₂ is n×m; its column k is neuron k's loading on each feature (W₂ᵀ's row k).
-            bars = Figures.neuronStackedBarsFigure(title: "Neuron loadings, \(title)",
-                                                   panels: [NeuronBarsPanel(title: "W₁", loadings: rows),
-                                                            NeuronBarsPanel(title: "W₂ᵀ", loadings: (0..<W2.columnCount).map { doubles(W2.column($0)) })],
-                                                   colouring: .byFeature)
+            bars = Figures.neuronStackedBarsPairFigure(title: "Neuron loadings, \(title)", w1: rows,
+                                                       w2: (0..<W2.rowCount).map { doubles(W2.row($0)) })
         } else {
             bars = Figures.neuronStackedBarsFigure(title: "Neuron loadings, \(title)",
                                                    panels: [NeuronBarsPanel(title: "", loadings: rows)], colouring: .polysemanticity)

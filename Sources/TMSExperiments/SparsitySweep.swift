@@ -120,7 +120,7 @@ func keepsTopFeaturesOrthogonally(_ W: Matrix, m: Int) -> (Bool, String) {
     let norms = featureNorms(of: W)
     let top = norms[..<m].allSatisfy { $0 > 0.9 }, rest = norms[m...].allSatisfy { $0 < 0.1 }
     var maxCos = 0.0
-    for i in 0..<m { for j in (i + 1)..<m { maxCos = max(maxCos, Swift.abs(cosine(W.column(i), W.column(j)))) } }
+    for i in 0..<m { for j in (i + 1)..<m { maxCos = max(maxCos, Swift.abs(featureCosine(W, i, j))) } }
     let text = "top-\(m) min ‖W‖ \(fmt(norms[..<m].min()!, 2)), others max \(fmt(norms[m...].max() ?? 0, 2)), max |cos| \(fmt(maxCos, 2))"
     return (top && rest && maxCos < 0.1, text)
 }

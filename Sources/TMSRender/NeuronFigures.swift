@@ -70,11 +70,17 @@ extension Figures {
     ///     loadings on each feature.
     public static func neuronStackedBarsPair(title: String, w1: [[Double]], w2: [[Double]],
                                              colouring: NeuronColouring = .byFeature) -> String {
+        neuronStackedBarsPairFigure(title: title, w1: w1, w2: w2, colouring: colouring).render()
+    }
+
+    /// ``neuronStackedBarsPair(title:w1:w2:colouring:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func neuronStackedBarsPairFigure(title: String, w1: [[Double]], w2: [[Double]],
+                                                   colouring: NeuronColouring = .byFeature) -> Figure {
         let neurons = w2.map(\.count).max() ?? 0
         let transposed = (0..<neurons).map { k in w2.map { k < $0.count ? $0[k] : 0 } }
-        return neuronStackedBars(title: title, panels: [NeuronBarsPanel(title: "W₁", loadings: w1),
-                                                       NeuronBarsPanel(title: "W₂ᵀ", loadings: transposed)],
-                                 colouring: colouring)
+        return neuronStackedBarsFigure(title: title, panels: [NeuronBarsPanel(title: "W₁", loadings: w1),
+                                                             NeuronBarsPanel(title: "W₂ᵀ", loadings: transposed)],
+                                       colouring: colouring)
     }
 
     /// Several stacked-bar panels side by side; see ``neuronStackedBars(title:loadings:colouring:)``.
