@@ -59,3 +59,12 @@ import TMSAnalysis
     #expect(fractionNearReference([0.52, 0.5], tolerance: 0.01) == 0.5)
     #expect(fractionNearReference([0.52, 0.9], fractions: [0.9]) == 0.5)
 }
+
+@Test func unrepresentedFeatureHasNoGroupInJSON() throws {
+    // Features 0 and 1 orthogonal, feature 2 unlearned (‖W₂‖ = 0.1).
+    let g = featureGeometry(of: Matrix(rows: [[1, 0, 0.1], [0, 1, 0]]))
+    #expect(g.groupOfFeature == [0, 1, nil])
+    let json = String(decoding: try JSONEncoder().encode(g), as: UTF8.self)
+    #expect(json.contains("\"groupOfFeature\":[0,1,null]"))
+    #expect(try JSONDecoder().decode(FeatureGeometry.self, from: Data(json.utf8)) == g)
+}
