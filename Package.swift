@@ -32,22 +32,25 @@ let package = Package(
         // Pure functions of weight matrices.
         .target(name: "TMSAnalysis", dependencies: ["TMSCore"], swiftSettings: numericSettings),
         // SVG figures and HTML reports from values.
-        .target(name: "TMSRender", dependencies: ["TMSCore", "TMSAnalysis"]),
+        .target(name: "TMSRender"),
         // The paper's named experiments, run folders, checks.
         .target(name: "TMSExperiments", dependencies: ["TMSCore", "TMSModels", "TMSAnalysis", "TMSRender"],
                 swiftSettings: numericSettings),
+        // Timing of training runs and of the machine's FP32 peak (`tms bench`); optimised like the kernels it times.
+        .target(name: "TMSBenchmarks", dependencies: ["TMSCore", "TMSModels"], swiftSettings: numericSettings),
         // The command-line tool.
         .executableTarget(name: "tms", dependencies: [
-            "TMSCore", "TMSModels", "TMSAnalysis", "TMSRender", "TMSExperiments",
+            "TMSCore", "TMSModels", "TMSAnalysis", "TMSRender", "TMSExperiments", "TMSBenchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Plain Double reference implementations used to check the fast Float code.
         .target(name: "TMSTestSupport", dependencies: ["TMSCore", "TMSModels"], path: "Tests/TMSTestSupport"),
-        .testTarget(name: "TMSCoreTests", dependencies: ["TMSCore", "TMSTestSupport"]),
+        .testTarget(name: "TMSCoreTests", dependencies: ["TMSCore"]),
         .testTarget(name: "TMSModelsTests", dependencies: ["TMSCore", "TMSModels", "TMSTestSupport"]),
         .testTarget(name: "TMSAnalysisTests", dependencies: ["TMSCore", "TMSAnalysis"]),
-        .testTarget(name: "TMSRenderTests", dependencies: ["TMSRender", "TMSAnalysis", "TMSCore"]),
-        .testTarget(name: "TMSExperimentsTests", dependencies: ["TMSExperiments", "TMSModels", "TMSAnalysis", "TMSCore"]),
+        .testTarget(name: "TMSRenderTests", dependencies: ["TMSRender"]),
+        .testTarget(name: "TMSExperimentsTests", dependencies: ["TMSExperiments", "TMSModels"]),
+        .testTarget(name: "TMSBenchmarksTests", dependencies: ["TMSBenchmarks", "TMSModels"]),
         .testTarget(name: "TMSCLITests", dependencies: ["tms"]),
     ],
     swiftLanguageModes: [.v6]

@@ -24,3 +24,13 @@ public func expectedLinearLoss(weights W: Matrix, bias: [Float], featureProbabil
     }
     return total / Double(n)
 }
+
+/// The lowest expected loss of the linear model on n independent features of equal density p, per feature:
+/// σ²(p)·Σ_{i≥m} I_i / n with σ²(p) = p/3 − p²/4 (docs/closed-forms.md; Elhage et al. 2022, §2). The optimum
+/// represents the m most important features orthonormally and predicts every other feature by its mean;
+/// `importance` must be sorted in decreasing order, and n = `importance.count` ≥ m.
+public func optimalLinearLoss(featureProbability p: Double, importance: [Float], hiddenCount m: Int) -> Double {
+    precondition(m <= importance.count, "optimalLinearLoss needs hiddenCount \(m) ≤ featureCount \(importance.count)")
+    let sigma2 = p / 3 - p * p / 4
+    return sigma2 * importance[m...].reduce(0.0) { $0 + Double($1) } / Double(importance.count)
+}

@@ -14,8 +14,8 @@ public struct FeatureGroup: Sendable, Codable, Equatable {
 public struct FeatureGeometry: Sendable, Codable, Equatable {
     /// |Ŵ_i·W_j| for i ≠ j (0 on the diagonal and for unrepresented features), n×n.
     public let edgeWeights: [[Double]]
-    /// Component id per feature (−1 for a feature with ‖W_i‖ ≤ the norm threshold).
-    public let groupOfFeature: [Int]
+    /// Component id per feature, an index into `groups` (nil for a feature with ‖W_i‖ ≤ the norm threshold).
+    public let groupOfFeature: [Int?]
     public let groups: [FeatureGroup]
 }
 
@@ -30,15 +30,15 @@ public func featureGeometry(of W: Matrix, normThreshold: Double = 0.5, edgeThres
     for i in 0..<n where represented[i] {
         for j in 0..<n where j != i && represented[j] { weights[i][j] = Swift.abs(g[i][j]) / norms[i] }
     }
-    var group = [Int](repeating: -1, count: n)
+    var group = [Int?](repeating: nil, count: n)
     var groups: [FeatureGroup] = []
-    for start in 0..<n where represented[start] && group[start] < 0 {
+    for start in 0..<n where represented[start] && group[start] == nil {
         let id = groups.count
         var stack = [start], members: [Int] = []
         group[start] = id
         while let i = stack.popLast() {
             members.append(i)
-            for j in 0..<n where group[j] < 0 && represented[j] && max(weights[i][j], weights[j][i]) > edgeThreshold {
+            for j in 0..<n where group[j] == nil && represented[j] && max(weights[i][j], weights[j][i]) > edgeThreshold {
                 group[j] = id; stack.append(j)
             }
         }

@@ -11,8 +11,8 @@ public struct NeuronSummary: Sendable, Codable, Equatable {
     public let monosemanticity: [Double]
     /// 1 − monosemanticity per neuron, the colour of the paper's stacked neuron bars.
     public let polysemanticity: [Double]
-    /// The dominant feature of each neuron (−1 for a dead neuron).
-    public let dominantFeature: [Int]
+    /// The dominant feature of each neuron (nil for a dead neuron).
+    public let dominantFeature: [Int?]
     /// The number of neurons whose monosemanticity is at least `threshold`.
     public let monosemanticCount: Int
     /// The threshold used.
@@ -22,15 +22,15 @@ public struct NeuronSummary: Sendable, Codable, Equatable {
 /// Summarises every neuron of W (m×n). A neuron counts as monosemantic when one feature carries at least
 /// `threshold` (default 0.9) of Σ_i W_{k,i}²; a neuron with Σ below 1e-6 is dead and counts as neither.
 public func neuronSummary(of W: Matrix, threshold: Double = 0.9) -> NeuronSummary {
-    var mono: [Double] = [], dominant: [Int] = []
+    var mono: [Double] = [], dominant: [Int?] = []
     for k in 0..<W.rowCount {
         let squares = (0..<W.columnCount).map { Double(W[k, $0]) * Double(W[k, $0]) }
         let total = squares.reduce(0, +)
-        if total < 1e-6 { mono.append(0); dominant.append(-1); continue }
+        if total < 1e-6 { mono.append(0); dominant.append(nil); continue }
         let top = squares.indices.max { squares[$0] < squares[$1] }!
         mono.append(squares[top] / total); dominant.append(top)
     }
-    return NeuronSummary(monosemanticity: mono, polysemanticity: mono.enumerated().map { dominant[$0.offset] < 0 ? 0 : 1 - $0.element },
+    return NeuronSummary(monosemanticity: mono, polysemanticity: mono.enumerated().map { dominant[$0.offset] == nil ? 0 : 1 - $0.element },
                          dominantFeature: dominant, monosemanticCount: mono.filter { $0 >= threshold }.count,
                          threshold: threshold)
 }

@@ -24,9 +24,8 @@ public enum FeaturePhase: Int, Sendable, Codable, CaseIterable {
 public func phaseOfFeature(_ extra: Int, in W: Matrix) -> FeaturePhase {
     let norms = featureNorms(of: W)
     guard norms[extra] >= 0.5 else { return .notLearned }
-    let g = gramMatrix(of: W)
     for j in 0..<W.columnCount where j != extra && norms[j] >= 0.5 {
-        if Swift.abs(g[extra][j]) / (norms[extra] * norms[j]) > 0.5 { return .superposition }
+        if Swift.abs(featureCosine(W, extra, j)) > 0.5 { return .superposition }
     }
     return .dedicated
 }

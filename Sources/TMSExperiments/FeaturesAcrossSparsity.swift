@@ -39,7 +39,8 @@ public struct FeaturesAcrossSparsityExperiment: Experiment {
             return kept.isEmpty ? 0 : kept.reduce(0.0) { $0 + interf[$1] } / Double(kept.count)
         }
         let sparsityRank = (0..<K).map(Double.init)
-        let rhoCount = spearman(sparsityRank, counts), rhoInterference = spearman(sparsityRank, meanInterference)
+        let rhoCount = spearmanRankCorrelation(sparsityRank, counts)
+        let rhoInterference = spearmanRankCorrelation(sparsityRank, meanInterference)
         let checks = [
             Check(claim: "Dense (1 − S = 1): about m features represented, as a linear model would",
                   expected: "represented ≤ m + 2 = \(m + 2)", measured: "\(Int(counts[0]))", passed: counts[0] <= Double(m + 2)),
@@ -69,24 +70,4 @@ public struct FeaturesAcrossSparsityExperiment: Experiment {
         ]
         return ExperimentAnalysis(figures: figures, checks: checks)
     }
-}
-
-/// Spearman's rank correlation (average ranks for ties).
-func spearman(_ a: [Double], _ b: [Double]) -> Double {
-    func ranks(_ x: [Double]) -> [Double] {
-        let order = x.indices.sorted { x[$0] < x[$1] }
-        var r = [Double](repeating: 0, count: x.count), i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && x[order[j + 1]] == x[order[i]] { j += 1 }
-            for t in i...j { r[order[t]] = Double(i + j) / 2 }
-            i = j + 1
-        }
-        return r
-    }
-    let ra = ranks(a), rb = ranks(b), n = Double(a.count)
-    let ma = ra.reduce(0, +) / n, mb = rb.reduce(0, +) / n
-    var cov = 0.0, va = 0.0, vb = 0.0
-    for i in a.indices { cov += (ra[i] - ma) * (rb[i] - mb); va += (ra[i] - ma) * (ra[i] - ma); vb += (rb[i] - mb) * (rb[i] - mb) }
-    return va > 0 && vb > 0 ? cov / (va * vb).squareRoot() : 0
 }

@@ -40,7 +40,7 @@ public struct IntroExperiment: Experiment {
 
         // Dense: top two orthogonal, the rest ≈ 0.
         let dense = W[0], denseNorms = featureNorms(of: dense)
-        let cos01 = cosine(dense.column(0), dense.column(1))
+        let cos01 = featureCosine(dense, 0, 1)
         checks.append(Check(
             claim: "1 − S = 1: the 2 most important features are represented orthogonally, the others are not represented",
             expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.5 (not represented, SPEC §5)",
@@ -50,7 +50,7 @@ public struct IntroExperiment: Experiment {
         // 1 − S ≈ 0.2: two antipodal pairs among the top four, the fifth dropped.
         let k2 = p.indices.min { Swift.abs(p[$0] - 0.2) < Swift.abs(p[$1] - 0.2) }!
         let mid = W[k2], midNorms = featureNorms(of: mid)
-        let pairs = antipodalPartners(mid, features: Array(0..<4))
+        let pairs = antipodalPartners(of: mid, among: Array(0..<4))
         checks.append(Check(
             claim: "1 − S ≈ 0.2: the 4 most important features form two antipodal pairs; the 5th is not embedded",
             expected: "each of features 0–3 has ‖W_i‖ > 0.5 and a partner among them with cos < −0.9; ‖W₄‖ < 0.5",
@@ -84,18 +84,6 @@ public struct IntroExperiment: Experiment {
                                     file: "loss-curves.svg"))
         return ExperimentAnalysis(figures: figures, checks: checks)
     }
-}
-
-/// cos(a, b), 0 if either is zero.
-func cosine(_ a: [Float], _ b: [Float]) -> Double {
-    var dot = 0.0, na = 0.0, nb = 0.0
-    for i in a.indices { dot += Double(a[i]) * Double(b[i]); na += Double(a[i] * a[i]); nb += Double(b[i] * b[i]) }
-    return na > 0 && nb > 0 ? dot / (na * nb).squareRoot() : 0
-}
-
-/// For each listed feature, the listed feature it is antipodal to (cos < −0.9), if any.
-func antipodalPartners(_ W: Matrix, features: [Int]) -> [Int?] {
-    features.map { i in features.first { j in j != i && cosine(W.column(i), W.column(j)) < -0.9 } }
 }
 
 /// Weight snapshots stored as safetensors: `W` [S, K, m, n], `b_final` [S, K, n], `step` [S].

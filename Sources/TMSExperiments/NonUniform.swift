@@ -62,24 +62,6 @@ public struct NonUniformExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    /// Whether W (2×5) is two antipodal pairs among features 1–4 with feature 0 dropped.
-    static func isTwoDigons(_ W: Matrix) -> Bool {
-        let norms = featureNorms(of: W)
-        return norms[0] < 0.5 && (1..<5).allSatisfy { norms[$0] > 0.5 } && antipodalPartners(W, features: [1, 2, 3, 4]).allSatisfy { $0 != nil }
-    }
-
-    /// Mean angle (degrees) between feature 0 and its two angular neighbours.
-    static func neighbourAngle(_ W: Matrix) -> Double {
-        let angle = { (i: Int) in atan2(Double(W[1, i]), Double(W[0, i])) }
-        let a0 = angle(0)
-        let offsets = (1..<5).map { i -> Double in
-            var d = angle(i) - a0
-            while d < 0 { d += 2 * Double.pi }
-            return d * 180 / Double.pi
-        }
-        return (offsets.min()! + (360 - offsets.max()!)) / 2
-    }
-
     public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
         let rho = ratios(options), K = rho.count
         let free = data.part("free"), pent = data.part("pentagon"), dig = data.part("digons")
@@ -93,7 +75,7 @@ public struct NonUniformExperiment: Experiment {
             return best.weights.weightMatrix(instance: k)
         }
         let kind = { (W: Matrix) -> String in
-            if Self.isTwoDigons(W) { return "digons" }
+            if isTwoDigons(W, dropped: 0) { return "digons" }
             return representedFeatureCount(of: W) == 5 ? "pentagon" : "other"
         }
         let kinds = bestW.map(kind), freeKinds = (0..<K).map { kind(free.weights.weightMatrix(instance: $0)) }
@@ -111,7 +93,7 @@ public struct NonUniformExperiment: Experiment {
         let pentW = (0..<K).map { pent.weights.weightMatrix(instance: $0) }
         let denser = rho.indices.min { Swift.abs(rho[$0] - 2) < Swift.abs(rho[$1] - 2) }!
         let sparser = rho.indices.min { Swift.abs(rho[$0] - 0.7) < Swift.abs(rho[$1] - 0.7) }!
-        let angleDense = Self.neighbourAngle(pentW[denser]), angleSparse = Self.neighbourAngle(pentW[sparser])
+        let angleDense = neighbourAngle(of: 0, in: pentW[denser]), angleSparse = neighbourAngle(of: 0, in: pentW[sparser])
         checks.append(Check(
             claim: "The other features repel from a denser feature and move towards a sparser one",
             expected: "mean angle from feature 0 to its neighbours > 72° at ρ ≈ 2 and < 72° at ρ ≈ 0.7",

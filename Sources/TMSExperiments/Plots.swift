@@ -26,15 +26,14 @@ enum Plots {
         return Figures.featureDiagram2D(panels: panels, columns: min(5, panels.count))
     }
 
-    /// WᵀW heatmap and norm bars for each listed instance, stacked into one SVG document per instance and
-    /// concatenated as inline figures.
+    /// WᵀW heatmap and norm bars for each listed instance, stacked vertically into one SVG document.
     static func gramGrid(_ run: TrainedRun, instances: [Int], title: String) -> String {
-        instances.map { k -> String in
+        Figure.stacked(instances.map { k -> Figure in
             let W = run.weights.weightMatrix(instance: k)
-            return Figures.gramAndNorms(gram: gramMatrix(of: W), norms: featureNorms(of: W),
-                                        superposition: superpositionColourValue(of: W), hiddenCount: W.rowCount,
-                                        title: "\(title), \(instanceTitle(run, k))")
-        }.stackedVertically()
+            return Figures.gramAndNormsFigure(gram: gramMatrix(of: W), norms: featureNorms(of: W),
+                                              superposition: superpositionColourValue(of: W), hiddenCount: W.rowCount,
+                                              title: "\(title), \(instanceTitle(run, k))")
+        }).render()
     }
 
     /// Loss curves per instance (log y).
@@ -97,15 +96,16 @@ enum Plots {
         let W = run.weights.weightMatrix(instance: k)
         let rows = (0..<W.rowCount).map { doubles(W.row($0)) }
         let title = instanceTitle(run, k)
-        let heatmap = Figures.neuronHeatmap(title: "W by neuron, \(title)", weights: rows)
-        let bars: String
+        let heatmap = Figures.neuronHeatmapFigure(title: "W by neuron, \(title)", weights: rows)
+        let bars: Figure
         if let W2 = run.weights.outputMatrix(instance: k) {
-            bars = Figures.neuronStackedBarsPair(title: "Neuron loadings, \(title)", w1: rows,
-                                                 w2: (0..<W2.rowCount).map { doubles(W2.row($0)) })
+            bars = Figures.neuronStackedBarsPairFigure(title: "Neuron loadings, \(title)", w1: rows,
+                                                       w2: (0..<W2.rowCount).map { doubles(W2.row($0)) })
         } else {
-            bars = Figures.neuronStackedBars(title: "Neuron loadings, \(title)", loadings: rows, colouring: .polysemanticity)
+            bars = Figures.neuronStackedBarsFigure(title: "Neuron loadings, \(title)",
+                                                   panels: [NeuronBarsPanel(title: "", loadings: rows)], colouring: .polysemanticity)
         }
-        return [heatmap, bars].stackedVertically()
+        return Figure.stacked([heatmap, bars]).render()
     }
 }
 
@@ -118,29 +118,5 @@ enum ReportPage {
                    sections: figures.map { ReportSection(heading: $0.heading, html: $0.html, caption: $0.caption) },
                    checks: checks.map { $0.map { CheckRow(claim: $0.claim, expected: $0.expected, measured: $0.measured, passed: $0.passed) } },
                    links: links.map { ReportLink(label: $0.0, href: $0.1) }).render()
-    }
-}
-
-extension Array where Element == String {
-    /// Stacks standalone SVG documents into one SVG document (each placed as a nested `<svg>` below the
-    /// previous one), so a multi-panel figure is still one well-formed file.
-    func stackedVertically() -> String {
-        guard count > 1 else { return first ?? "" }
-        var width = 0.0, y = 0.0, body = ""
-        for svg in self {
-            let w = Self.attribute("width", of: svg), h = Self.attribute("height", of: svg)
-            let inner = svg.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"0\" y=\"\(SVG.number(y))\" ")
-            body += inner + "\n"
-            width = Swift.max(width, w)
-            y += h
-        }
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(SVG.number(width))\" height=\"\(SVG.number(y))\" viewBox=\"0 0 \(SVG.number(width)) \(SVG.number(y))\">\n" + body + "</svg>"
-    }
-
-    /// The numeric value of `name="…"` on the root element of an SVG document (0 if absent).
-    static func attribute(_ name: String, of svg: String) -> Double {
-        guard let tagEnd = svg.firstIndex(of: ">"), let range = svg[..<tagEnd].range(of: " \(name)=\"") else { return 0 }
-        let rest = svg[range.upperBound...]
-        return Double(rest.prefix { $0 != "\"" }) ?? 0
     }
 }

@@ -34,12 +34,6 @@ public struct SparsitySweepExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    /// σ²(p)·Σ_{i≥m} I_i / n: the linear model's optimal per-feature loss (SPEC §8), σ² = p/3 − p²/4.
-    static func linearOptimalLoss(p: Double, importance: [Float], hiddenCount m: Int) -> Double {
-        let sigma2 = p / 3 - p * p / 4
-        return sigma2 * importance[m...].reduce(0.0) { $0 + Double($1) } / Double(importance.count)
-    }
-
     public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
         let linear = data.part("linear"), relu = data.part(ModelKind.reluOutput.rawValue)
         let m = linear.config.hiddenCount, n = linear.config.featureCount
@@ -59,7 +53,7 @@ public struct SparsitySweepExperiment: Experiment {
         var worstRatio = 0.0, lossText: [String] = []
         for k in 0..<linear.config.instanceCount {
             let p = Double(linear.config.featureProbability[k][0])
-            let optimum = Self.linearOptimalLoss(p: p, importance: linear.config.importance[k], hiddenCount: m)
+            let optimum = optimalLinearLoss(featureProbability: p, importance: linear.config.importance[k], hiddenCount: m)
             let exact = expectedLinearLoss(weights: linear.weights.weightMatrix(instance: k), bias: linear.weights.bias(instance: k),
                                            featureProbability: linear.config.featureProbability[k], importance: linear.config.importance[k])
             let ratio = exact / optimum
@@ -126,7 +120,7 @@ func keepsTopFeaturesOrthogonally(_ W: Matrix, m: Int) -> (Bool, String) {
     let norms = featureNorms(of: W)
     let top = norms[..<m].allSatisfy { $0 > 0.9 }, rest = norms[m...].allSatisfy { $0 < 0.1 }
     var maxCos = 0.0
-    for i in 0..<m { for j in (i + 1)..<m { maxCos = max(maxCos, Swift.abs(cosine(W.column(i), W.column(j)))) } }
+    for i in 0..<m { for j in (i + 1)..<m { maxCos = max(maxCos, Swift.abs(featureCosine(W, i, j))) } }
     let text = "top-\(m) min ‖W‖ \(fmt(norms[..<m].min()!, 2)), others max \(fmt(norms[m...].max() ?? 0, 2)), max |cos| \(fmt(maxCos, 2))"
     return (top && rest && maxCos < 0.1, text)
 }

@@ -136,6 +136,12 @@ extension Figures {
     ///   - superposition: n values in [0, 1]; missing entries count as 0.
     public static func gramAndNorms(gram: [[Double]], norms: [Double], superposition: [Double], hiddenCount: Int,
                                     title: String) -> String {
+        gramAndNormsFigure(gram: gram, norms: norms, superposition: superposition, hiddenCount: hiddenCount, title: title).render()
+    }
+
+    /// ``gramAndNorms(gram:norms:superposition:hiddenCount:title:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func gramAndNormsFigure(gram: [[Double]], norms: [Double], superposition: [Double], hiddenCount: Int,
+                                          title: String) -> Figure {
         let n = max(norms.count, gram.count, 1)
         let cell = min(24, max(2, 320 / Double(n)))
         let side = cell * Double(n)
@@ -172,25 +178,25 @@ extension Figures {
                         lowLabel: "−1", highLabel: "1", midLabel: "0", caption: "W_i·W_j")
         canvas.colorBar(at: Point(barsLeft, barY), width: area.width, map: .viridis,
                         lowLabel: "0", highLabel: "1", caption: "superposition")
-        return canvas.render()
+        return Figure(canvas)
     }
 
     /// The feature geometry graph: features as nodes, an edge where two features interfere.
     ///
     /// Layout (deterministic): each group (connected component, `groups[i]` ≥ 0) gets a cell of a square
     /// grid, in order of first appearance; its members sit on a circle in that cell in feature order
-    /// (a single member at the centre). Features with group −1 (not represented) share the last cell as a
+    /// (a single member at the centre). Features with no group (nil, not represented) share the last cell as a
     /// grey grid. Node radius 2 + 4·min(‖W_i‖, 1); node colour ``ColorMap/category(_:)`` of the group's
     /// ordinal. An edge joins i < j where w = max(|e_ij|, |e_ji|) > `threshold`, with opacity min(w, 1),
     /// in the group colour (grey between groups).
     /// - Parameters:
     ///   - edgeWeights: n×n, `edgeWeights[i][j]` = |Ŵ_i·W_j|.
     ///   - norms: n values ‖W_i‖.
-    ///   - groups: n component ids, −1 = not represented.
-    public static func featureGeometryGraph(title: String, edgeWeights: [[Double]], norms: [Double], groups: [Int],
+    ///   - groups: n component ids, nil = not represented.
+    public static func featureGeometryGraph(title: String, edgeWeights: [[Double]], norms: [Double], groups: [Int?],
                                             threshold: Double) -> String {
         let n = max(norms.count, groups.count, edgeWeights.count)
-        func group(_ i: Int) -> Int { i < groups.count ? groups[i] : -1 }
+        func group(_ i: Int) -> Int { i < groups.count ? groups[i] ?? -1 : -1 }
         var order: [Int] = []
         for i in 0..<n where group(i) >= 0 && !order.contains(group(i)) { order.append(group(i)) }
         let unrepresented = (0..<n).filter { group($0) < 0 }

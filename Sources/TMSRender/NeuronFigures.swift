@@ -27,6 +27,12 @@ extension Figures {
     /// Colour ``ColorMap/diverging(_:)`` of w/a with a = max |w| (1 if all are zero): red negative, blue positive.
     public static func neuronHeatmap(title: String, weights: [[Double]], rowLabel: String = "neuron",
                                      columnLabel: String = "feature") -> String {
+        neuronHeatmapFigure(title: title, weights: weights, rowLabel: rowLabel, columnLabel: columnLabel).render()
+    }
+
+    /// ``neuronHeatmap(title:weights:rowLabel:columnLabel:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func neuronHeatmapFigure(title: String, weights: [[Double]], rowLabel: String = "neuron",
+                                           columnLabel: String = "feature") -> Figure {
         let (rows, columns) = (max(weights.count, 1), max(weights.map(\.count).max() ?? 1, 1))
         let cell = min(24, max(3, 480 / Double(max(rows, columns))))
         let scale = weights.flatMap { $0 }.map { abs($0) }.filter(\.isFinite).max().flatMap { $0 > 0 ? $0 : nil } ?? 1
@@ -46,7 +52,7 @@ extension Figures {
         let label = SVG.number(scale, decimals: 3)
         canvas.colorBar(at: Point(origin.x, origin.y + cell * Double(rows) + 30), width: 180, map: .redWhiteBlue,
                         lowLabel: "−" + label, highLabel: label, midLabel: "0", caption: "weight")
-        return canvas.render()
+        return Figure(canvas)
     }
 
     /// One stacked bar per neuron (Elhage et al. 2022, "computation in superposition" figures).
@@ -64,15 +70,26 @@ extension Figures {
     ///     loadings on each feature.
     public static func neuronStackedBarsPair(title: String, w1: [[Double]], w2: [[Double]],
                                              colouring: NeuronColouring = .byFeature) -> String {
+        neuronStackedBarsPairFigure(title: title, w1: w1, w2: w2, colouring: colouring).render()
+    }
+
+    /// ``neuronStackedBarsPair(title:w1:w2:colouring:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func neuronStackedBarsPairFigure(title: String, w1: [[Double]], w2: [[Double]],
+                                                   colouring: NeuronColouring = .byFeature) -> Figure {
         let neurons = w2.map(\.count).max() ?? 0
         let transposed = (0..<neurons).map { k in w2.map { k < $0.count ? $0[k] : 0 } }
-        return neuronStackedBars(title: title, panels: [NeuronBarsPanel(title: "W₁", loadings: w1),
-                                                       NeuronBarsPanel(title: "W₂ᵀ", loadings: transposed)],
-                                 colouring: colouring)
+        return neuronStackedBarsFigure(title: title, panels: [NeuronBarsPanel(title: "W₁", loadings: w1),
+                                                             NeuronBarsPanel(title: "W₂ᵀ", loadings: transposed)],
+                                       colouring: colouring)
     }
 
     /// Several stacked-bar panels side by side; see ``neuronStackedBars(title:loadings:colouring:)``.
     public static func neuronStackedBars(title: String, panels: [NeuronBarsPanel], colouring: NeuronColouring) -> String {
+        neuronStackedBarsFigure(title: title, panels: panels, colouring: colouring).render()
+    }
+
+    /// ``neuronStackedBars(title:panels:colouring:)`` as a value, for ``Figure/stacked(_:axis:gap:)``.
+    public static func neuronStackedBarsFigure(title: String, panels: [NeuronBarsPanel], colouring: NeuronColouring) -> Figure {
         let neurons = max(panels.map(\.loadings.count).max() ?? 1, 1)
         let features = panels.flatMap { $0.loadings.map(\.count) }.max() ?? 0
         let row = min(22, max(4, 320 / Double(neurons)))
@@ -117,6 +134,6 @@ extension Figures {
             canvas.colorBar(at: Point(grid.gap + 40, grid.height + 16), width: 180, map: .viridis,
                             lowLabel: "monosemantic", highLabel: "spread evenly", caption: "polysemanticity")
         }
-        return canvas.render()
+        return Figure(canvas)
     }
 }

@@ -101,7 +101,8 @@ public enum TextAnchor: String, Sendable, CaseIterable { case start, middle, end
 public struct SVGCanvas: Sendable {
     public let width: Double
     public let height: Double
-    private var body = ""
+    /// The elements drawn so far, one per line (read by ``Figure/init(_:)``).
+    public private(set) var body = ""
 
     public init(width: Double, height: Double) {
         self.width = width

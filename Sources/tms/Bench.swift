@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TMSCore
 import TMSModels
-import TMSExperiments
+import TMSBenchmarks
 
 /// What `tms bench --compare` runs beside ours.
 enum BenchComparison: String, CaseIterable, ExpressibleByArgument {
@@ -161,18 +161,7 @@ struct Bench: ParsableCommand {
         }
         lines.append("other = CPU cores used by other processes during our timed steps (from /proc/stat).")
         lines.append(BenchmarkConfiguration.flopFormula + "; B = batch, n = features, m = hidden.")
-        lines.append("Machine: \(machineDescription())")
+        lines.append("Machine: \(Benchmark.machineDescription())")
         return lines.joined(separator: "\n")
     }
-}
-
-/// CPU model and core count, from /proc/cpuinfo where available.
-func machineDescription() -> String {
-    var model = "unknown CPU"
-    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-       let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-       let colon = line.firstIndex(of: ":") {
-        model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-    }
-    return "\(model), \(availableProcessorCount) cores"
 }

@@ -19,8 +19,8 @@ import TMSAnalysis
     #expect(Swift.abs(byFirst[0].meanDimensionality - 0.4) < 1e-5)
     #expect(byFirst[1].features == [0, 5])
     #expect(Swift.abs(byFirst[1].meanDimensionality - 0.5) < 1e-5)
-    #expect(g.groupOfFeature[3] == -1)
-    #expect(Set(g.groupOfFeature.filter { $0 >= 0 }).count == 2)
+    #expect(g.groupOfFeature[3] == nil)
+    #expect(Set(g.groupOfFeature.compactMap { $0 }).count == 2)
     // Edge weights |Ŵ_i·W_j|: the digon's pair is 1; pentagon neighbours cos 72°, next cos 144° in absolute value.
     #expect(Swift.abs(g.edgeWeights[0][5] - 1) < 1e-6)
     #expect(g.edgeWeights[0][1] < 1e-6)
@@ -58,4 +58,13 @@ import TMSAnalysis
     // A tighter tolerance and custom fractions.
     #expect(fractionNearReference([0.52, 0.5], tolerance: 0.01) == 0.5)
     #expect(fractionNearReference([0.52, 0.9], fractions: [0.9]) == 0.5)
+}
+
+@Test func unrepresentedFeatureHasNoGroupInJSON() throws {
+    // Features 0 and 1 orthogonal, feature 2 unlearned (‖W₂‖ = 0.1).
+    let g = featureGeometry(of: Matrix(rows: [[1, 0, 0.1], [0, 1, 0]]))
+    #expect(g.groupOfFeature == [0, 1, nil])
+    let json = String(decoding: try JSONEncoder().encode(g), as: UTF8.self)
+    #expect(json.contains("\"groupOfFeature\":[0,1,null]"))
+    #expect(try JSONDecoder().decode(FeatureGeometry.self, from: Data(json.utf8)) == g)
 }

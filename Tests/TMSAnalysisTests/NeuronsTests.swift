@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TMSCore
 import TMSAnalysis
@@ -34,7 +35,7 @@ import TMSAnalysis
     let s = neuronSummary(of: Matrix(rows: [[0, 0, 0], [0, 3, 0]]))
     #expect(s.monosemanticity == [0, 1])
     #expect(s.polysemanticity == [0, 0])
-    #expect(s.dominantFeature == [-1, 1])
+    #expect(s.dominantFeature == [nil, 1])
     #expect(s.monosemanticCount == 1)
 }
 
@@ -47,4 +48,13 @@ import TMSAnalysis
     let s = neuronSummary(of: rotated)
     #expect(s.monosemanticity.allSatisfy { Swift.abs($0 - 0.5) < 1e-6 })
     #expect(s.monosemanticCount == 0)
+}
+
+@Test func deadNeuronsDominantFeatureIsNullInJSON() throws {
+    let s = neuronSummary(of: Matrix(rows: [[0, 0, 0], [0, 3, 0]]))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    let json = String(decoding: try encoder.encode(s), as: UTF8.self)
+    #expect(json.contains("\"dominantFeature\":[null,1]"))
+    #expect(try JSONDecoder().decode(NeuronSummary.self, from: Data(json.utf8)) == s)
 }

@@ -90,6 +90,13 @@ public struct BenchmarkMeasurement: Sendable, Codable, Equatable {
     /// CPU used by other processes during the timed steps, in cores (Linux; nil elsewhere). Above ~0.15 the
     /// timing is disturbed.
     public let otherProcessesCores: Double?
+
+    public init(threads: Int, steps: Int, seconds: Double, instanceStepsPerSecond: Double, peakMemoryBytes: Int?,
+                otherProcessesCores: Double?) {
+        self.threads = threads; self.steps = steps; self.seconds = seconds
+        self.instanceStepsPerSecond = instanceStepsPerSecond
+        self.peakMemoryBytes = peakMemoryBytes; self.otherProcessesCores = otherProcessesCores
+    }
 }
 
 /// One configuration's results, as printed by `tms bench --json`.
@@ -262,6 +269,17 @@ public enum Benchmark {
             try? handle.close()
         }
         #endif
+    }
+
+    /// CPU model and core count, from /proc/cpuinfo where available ("unknown CPU" elsewhere).
+    public static func machineDescription() -> String {
+        var model = "unknown CPU"
+        if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let colon = line.firstIndex(of: ":") {
+            model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return "\(model), \(availableProcessorCount) cores"
     }
 
     /// The process's peak resident memory in bytes (Linux: VmHWM; elsewhere `getrusage`'s maximum).

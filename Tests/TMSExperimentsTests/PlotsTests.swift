@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+@testable import TMSExperiments
+import TMSModels
+
+// Plots.swift: figures of trained runs, multi-panel figures stacked into one SVG document.
+
+@Suite struct PlotsTests {
+    func tinyRun(model: ModelKind = .reluOutput, instances: Int = 2) throws -> TrainedRun {
+        let config = TrainingConfig.standard(model: model, featureCount: 5, hiddenCount: 2,
+                                             featureProbabilities: [Float](repeating: 0.1, count: instances),
+                                             importanceDecay: 0.9, steps: 3, batchSize: 8)
+        return TrainedRun(result: try Trainer(config: config, threads: 1).train())
+    }
+
+    /// The numeric value of `name="…"` in the root element of `svg`.
+    func rootAttribute(_ name: String, of svg: String) -> Double? {
+        guard let end = svg.firstIndex(of: ">"), let range = svg[..<end].range(of: " \(name)=\"") else { return nil }
+        return Double(svg[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test func gramGridStacksOnePanelPerInstanceIntoOneDocument() throws {
+        let run = try tinyRun()
+        let one = Plots.gramGrid(run, instances: [0], title: "t"), two = Plots.gramGrid(run, instances: [0, 1], title: "t")
+        #expect(one.components(separatedBy: "<svg ").count - 1 == 1)
+        #expect(two.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(two.components(separatedBy: "<svg ").count - 1 == 3)
+        let height = try #require(rootAttribute("height", of: one))
+        #expect(rootAttribute("height", of: two) == 2 * height)
+        #expect(rootAttribute("width", of: two) == rootAttribute("width", of: one))
+        #expect(two.contains("<svg x=\"0\" y=\"\(Int(height))\" "))
+    }
+
+    @Test func neuronPlotsStackHeatmapAndBars() throws {
+        for model in [ModelKind.reluHidden, .abs] {
+            let svg = Plots.neuronPlots(try tinyRun(model: model, instances: 1), instance: 0)
+            #expect(svg.components(separatedBy: "<svg ").count - 1 == 3, "\(model)")
+            #expect(svg.contains("W by neuron") && svg.contains("Neuron loadings"))
+        }
+    }
+}
