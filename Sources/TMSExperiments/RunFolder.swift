@@ -124,7 +124,7 @@ public enum RunFolder {
     }
 
     /// A marker no finite number or field of ours encodes to; replaced by `null` in `json(_:)`.
-    private static let nonFinite = "\u{1}tms-non-finite\u{1}"
+    private static let nonFinite = "tms:non-finite:5f0c2a"
 
     /// Reads and decodes a JSON file strictly: a missing file, a folder, an empty file, invalid JSON, a field
     /// of the wrong type, a missing field or an unknown field each give one `RunFolderError` line naming the

@@ -15,24 +15,20 @@ struct TMS: ParsableCommand {
         subcommands: [Train.self, Analyze.self, Report.self, List.self, Run.self, Bench.self])
 
     static func main() {
-        var command: ParsableCommand
-        do { command = try parseAsRoot() } catch {
-            // Help and --version arrive as "errors" that exit 0; ArgumentParser prints them.
-            if exitCode(for: error) == .success { exit(withError: error) }
-            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            fail("\(line) (see tms --help)")
-        }
-        do { try command.run() } catch let code as ExitCode {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {
-            fail(describe(error).split(separator: "\n").first.map(String.init) ?? "unknown error")
+            // Help and --version arrive as "errors" that exit 0; ArgumentParser prints them.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            let fromParser = error is ValidationError || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+            let text = fromParser ? message(for: error) + " (see tms --help)" : describe(error)
+            printError("tms: error: \(text.split(separator: "\n").first.map(String.init) ?? "unknown error")")
+            Foundation.exit(errorExitCode)
         }
         Foundation.exit(0)
-    }
-
-    static func fail(_ line: String) -> Never {
-        printError("tms: error: \(line)")
-        Foundation.exit(errorExitCode)
     }
 }
 

@@ -10,10 +10,8 @@ extension FeatureDistribution: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 
-/// "a|b|c": the allowed values of an enum flag, from the enum itself.
-func choices<E: CaseIterable & RawRepresentable>(_: E.Type) -> String where E.RawValue == String {
-    E.allCases.map(\.rawValue).joined(separator: "|")
-}
+// Enum flags: ArgumentParser lists the allowed values in --help and in errors from `allCases`
+// (ExpressibleByArgument on a CaseIterable enum), so help text never repeats them by hand.
 
 /// A comma-separated list of numbers, e.g. `1,0.3,0.1`; an empty item (`1,,2`, a trailing comma) is an error.
 struct NumberList {
@@ -80,7 +78,7 @@ struct Train: ParsableCommand {
         Errors: one line 'tms: error: …', exit status 2, no folder written (docs/errors.md).
         """)
 
-    @Option(parsing: .unconditional, help: "Model: \(choices(ModelKind.self)) (default relu-output).")
+    @Option(parsing: .unconditional, help: "Model (default relu-output).")
     var model: ModelKind?
     @Option(parsing: .unconditional, help: "Number of features n (default 5).") var features: Int?
     @Option(parsing: .unconditional, help: "Number of hidden dimensions m (default 2).") var hidden: Int?
@@ -96,16 +94,16 @@ struct Train: ParsableCommand {
     var sparsity: NumberList?
     @Option(name: .customLong("importance-decay"), parsing: .unconditional, help: "Importance I_i = R^i (default 0.9).")
     var importanceDecay: Double?
-    @Option(parsing: .unconditional, help: "Feature distribution: \(choices(FeatureDistribution.self)) (default independent).")
+    @Option(parsing: .unconditional, help: "Feature distribution (default independent).")
     var distribution: FeatureDistribution?
     @Option(parsing: .unconditional, help: "Training steps, at most 10^9 (default 10000).") var steps: Int?
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default 1024).") var batchSize: Int?
     @Option(parsing: .unconditional, help: "Learning rate (default 0.001).") var lr: Double?
-    @Option(parsing: .unconditional, help: "LR schedule: \(choices(LearningRateSchedule.self)) (default constant).")
+    @Option(parsing: .unconditional, help: "Learning-rate schedule (default constant).")
     var schedule: LearningRateSchedule?
     @Option(name: .customLong("warmup-steps"), parsing: .unconditional, help: "Warmup steps for warmup-cosine (default 0).")
     var warmupSteps: Int?
-    @Option(parsing: .unconditional, help: "Optimizer: \(choices(OptimizerKind.self)) (default adam).") var optimizer: OptimizerKind?
+    @Option(parsing: .unconditional, help: "Optimizer (default adam).") var optimizer: OptimizerKind?
     @Option(name: .customLong("weight-decay"), parsing: .unconditional,
             help: "Weight decay (L2 for adam, decoupled for adamw; default 0).")
     var weightDecay: Double?
