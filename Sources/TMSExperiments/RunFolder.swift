@@ -153,12 +153,24 @@ public enum RunFolder {
         guard raw is [String: Any] else { throw RunFolderError("\(url.path) is not a JSON object") }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let value: T
-        do { value = try decoder.decode(type, from: nullIsNaN ? nullsAsNaN(data) : data) } catch let error as DecodingError {
-            throw RunFolderError("\(url.path): \(describe(error))")
-        } catch {
-            throw RunFolderError("\(url.path): \(describe(error))")
+        var value: T?
+        var tree = raw, current = data
+        // `null` where a Float or Double is expected reads as NaN. The decoder says where it met one; every
+        // null at that position of every element of the enclosing arrays (arrays are homogeneous) becomes
+        // "nan" and decoding restarts. A null anywhere else (e.g. an optional integer) is left alone.
+        for _ in 0..<64 where value == nil {
+            do { value = try decoder.decode(type, from: current) } catch let error as DecodingError {
+                if nullIsNaN, case .valueNotFound(let expected, let context) = error,
+                   expected == Float.self || expected == Double.self {
+                    tree = nullsAsNaN(in: tree, along: context.codingPath[...])
+                    if let next = try? JSONSerialization.data(withJSONObject: tree) { current = next; continue }  // cannot fail: it was parsed
+                }
+                throw RunFolderError("\(url.path): \(describe(error))")
+            } catch {
+                throw RunFolderError("\(url.path): \(describe(error))")
+            }
         }
+        guard let value else { throw RunFolderError("\(url.path): too many kinds of null numbers") }
         // Unknown fields: anything in the file that the decoded value does not write back.
         if let encoded = try? JSONSerialization.jsonObject(with: JSONEncoder.forComparison.encode(value)),
            let extra = unknownField(raw, known: encoded, path: "") {
@@ -186,31 +198,17 @@ public enum RunFolder {
         return nil
     }
 
-    /// `null` tokens outside strings become `"nan"` (read back as NaN by the decoder).
-    static func nullsAsNaN(_ data: Foundation.Data) -> Foundation.Data {
-        var out: [UInt8] = []
-        out.reserveCapacity(data.count)
-        let bytes = [UInt8](data)
-        var i = 0, inString = false
-        while i < bytes.count {
-            let b = bytes[i]
-            if inString {
-                out.append(b)
-                if b == UInt8(ascii: "\\"), i + 1 < bytes.count { out.append(bytes[i + 1]); i += 2; continue }
-                if b == UInt8(ascii: "\"") { inString = false }
-            } else if b == UInt8(ascii: "\"") {
-                inString = true
-                out.append(b)
-            } else if b == UInt8(ascii: "n"), i + 4 <= bytes.count, Array(bytes[i..<(i + 4)]) == Array("null".utf8) {
-                out.append(contentsOf: Array("\"nan\"".utf8))
-                i += 4
-                continue
-            } else {
-                out.append(b)
-            }
-            i += 1
+    /// Replaces `null` by `"nan"` at `path` in `node`, where an index stands for every element of its array.
+    static func nullsAsNaN(in node: Any, along path: ArraySlice<CodingKey>) -> Any {
+        guard let key = path.first else { return node is NSNull ? "nan" : node }
+        if key.intValue != nil, let array = node as? [Any] {
+            return array.map { nullsAsNaN(in: $0, along: path.dropFirst()) }
         }
-        return Foundation.Data(out)
+        if var object = node as? [String: Any], let child = object[key.stringValue] {
+            object[key.stringValue] = nullsAsNaN(in: child, along: path.dropFirst())
+            return object
+        }
+        return node
     }
 
     /// A decoding error as words: the field's path and what was wrong with it.

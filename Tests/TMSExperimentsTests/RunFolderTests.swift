@@ -186,8 +186,12 @@ struct RunFolderJSONTests {
         try data.write(to: url)
         let back = try RunFolder.decodeJSON(Numbers.self, from: url, nullIsNaN: true)
         #expect(back.values[0] == 1 && back.values[1].isNaN && back.values[2].isNaN && back.ratio.isNaN)
-        // A string containing "null" is left alone.
-        #expect(String(decoding: RunFolder.nullsAsNaN(Data("[\"a null\", null]".utf8)), as: UTF8.self) == "[\"a null\", \"nan\"]")
+        // Only nulls where a number is expected read as NaN: a null optional integer stays nil.
+        struct Mixed: Codable { var ints: [Int?]; var values: [[Float]] }
+        try Data(#"{"ints": [1, null], "values": [[1, null], [null, 2]]}"#.utf8).write(to: url)
+        let mixed = try RunFolder.decodeJSON(Mixed.self, from: url, nullIsNaN: true)
+        #expect(mixed.ints == [1, nil])
+        #expect(mixed.values[0][1].isNaN && mixed.values[1][0].isNaN && mixed.values[1][1] == 2)
     }
 }
 
