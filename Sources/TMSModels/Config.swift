@@ -195,6 +195,20 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         public static let evaluationBatches = 10_000
         /// Points of the loss curve kept per instance.
         public static let lossLogPoints = 100_000
+        /// Entries of each [instance][feature] table, K·n (2²⁸: 1 GB per Float32 table).
+        public static let tableEntries = 1 << 28
+    }
+
+    /// Checks n, m and K alone, before any per-instance table is built (the CLI calls it first, so that
+    /// `--instances 10^7 --features 10^4` is refused instead of allocating [K][n] tables): each in
+    /// 1...`Limits.size`, and K·n at most `Limits.tableEntries`.
+    public static func checkShape(featureCount n: Int, hiddenCount m: Int, instanceCount K: Int) throws {
+        for (value, field) in [(n, "featureCount"), (m, "hiddenCount"), (K, "instanceCount")] where !(1...Limits.size).contains(value) {
+            throw ConfigError("\(name(field)): \(value) is invalid; it must be an integer in 1...\(Limits.size)")
+        }
+        guard K * n <= Limits.tableEntries else {
+            throw ConfigError("\(name("instanceCount")): \(K) instances of \(n) features is invalid; instances × features must be at most \(Limits.tableEntries)")
+        }
     }
 
     /// The CLI flag and the `config.json` field of each setting, for error messages: "--lr / learningRate".
@@ -219,9 +233,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                 throw bad(field, "\(value) is invalid; it must be an integer in \(range.lowerBound)...\(range.upperBound)\(note)")
             }
         }
-        try inRange(featureCount, "featureCount", 1...Limits.size)
-        try inRange(hiddenCount, "hiddenCount", 1...Limits.size)
-        try inRange(instanceCount, "instanceCount", 1...Limits.size)
+        try Self.checkShape(featureCount: featureCount, hiddenCount: hiddenCount, instanceCount: instanceCount)
         try inRange(steps, "steps", 1...Limits.steps)
         try inRange(batchSize, "batchSize", 1...Limits.batchSize)
         try inRange(bestOf, "bestOf", 1...Limits.size)

@@ -155,12 +155,7 @@ struct Train: ParsableCommand {
         if featureProbability != nil && sparsity != nil {
             throw ConfigError("--feature-probability and --sparsity were both given; give one (S = 1 - p)")
         }
-        if let instances, !(1...TrainingConfig.Limits.size).contains(instances) {
-            throw ConfigError("--instances / instanceCount: \(instances) is invalid; it must be an integer in 1...\(TrainingConfig.Limits.size)")
-        }
-        if !(1...TrainingConfig.Limits.size).contains(n) {
-            throw ConfigError("--features / featureCount: \(n) is invalid; it must be an integer in 1...\(TrainingConfig.Limits.size)")
-        }
+        try TrainingConfig.checkShape(featureCount: n, hiddenCount: hidden ?? 2, instanceCount: instances ?? 1)
         guard decay > 0 && decay.isFinite else {
             throw ConfigError("--importance-decay: \(decay) is invalid; it must be a positive finite number")
         }
@@ -178,6 +173,7 @@ struct Train: ParsableCommand {
             probabilities = TrainingConfig.geometricProbabilities(count: instances ?? 10).map(Double.init)
         }
         let count = instances ?? probabilities.count
+        try TrainingConfig.checkShape(featureCount: n, hiddenCount: hidden ?? 2, instanceCount: count)
         if probabilities.count == 1 { probabilities = Array(repeating: probabilities[0], count: count) }
         guard probabilities.count == count else {
             throw ConfigError("\(flag) has \(probabilities.count) values but --instances is \(count); give one value per instance or one for all")
