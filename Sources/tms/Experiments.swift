@@ -52,20 +52,23 @@ struct Run: ParsableCommand {
         }
         let folder = try outputFolder(out, prefix: name)
         try RunFolder.checkWritable(folder)
-        let cleanup = PartialFolderCleanup(parents: [folder.deletingLastPathComponent()])
+        let cleanup = PartialFolderCleanup(output: folder)
         let outcome = try runOne(experiments[0], options: options, folder: folder)
         withExtendedLifetime(cleanup) {}
         if outcome.checks.contains(where: { !$0.passed }) { throw ExitCode(1) }
     }
 
-    func runOne(_ experiment: any Experiment, options: ExperimentOptions, folder: URL) throws -> ExperimentOutcome {
+    func runOne(_ experiment: any Experiment, options: ExperimentOptions, folder: URL, inAll: Bool = false) throws -> ExperimentOutcome {
         let bars = ProgressBars(prefix: experiment.name)
         let quiet = self.quiet
         let outcome = try ExperimentRunner.run(experiment, options: options, out: folder) { label, p in
             if !quiet { bars.update(label, p) }
         }
+        if quiet {
+            if !inAll { print(folder.path) }  // `run all --quiet` prints only its root
+            return outcome
+        }
         print(folder.path)
-        if quiet { return outcome }
         for check in outcome.checks {
             print("  \(check.passed ? "pass" : "FAIL")  \(check.claim)")
             print("        expected \(check.expected); measured \(check.measured)")
@@ -83,7 +86,7 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(cleanup) {} }
         var entries: [IndexEntry] = [], failed = 0
         for experiment in experimentCatalog {
-            let outcome = try runOne(experiment, options: options, folder: root.appendingPathComponent(experiment.name))
+            let outcome = try runOne(experiment, options: options, folder: root.appendingPathComponent(experiment.name), inAll: true)
             let passed = outcome.checks.filter(\.passed).count
             failed += outcome.checks.count - passed
             entries.append(IndexEntry(name: experiment.name, href: "\(experiment.name)/report.html",

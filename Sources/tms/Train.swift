@@ -195,7 +195,7 @@ struct Train: ParsableCommand {
         try config.checkMemory(threads: threads, available: machineMemory())
         let folder = try outputFolder(out, prefix: "train")
         try RunFolder.checkWritable(folder)
-        let cleanup = PartialFolderCleanup(parents: [folder.deletingLastPathComponent()])
+        let cleanup = PartialFolderCleanup(output: folder)
         let bar = quiet ? nil : ProgressBar(label: "train")
         let result = try Trainer(config: config, threads: threads).train(progress: bar.map { $0.update })
         let run = TrainedRun(result: result)
