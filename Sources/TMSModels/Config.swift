@@ -303,7 +303,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// - per slot (instance × seed, K·N of them): parameters, gradients and two Adam moments, 10·n·m + 8·n
     ///   floats with a second matrix for `abs`, plus a batch of B·n values and indices (8 bytes each) when
     ///   the instance's mean p is above 1/4, else about 2·B·Σp of them;
-    /// - per worker: pass buffers of about B·(6n + 6m) floats;
+    /// - per worker: pass buffers of about R·(6n + 6m) floats, R the rows of a chunk (at most B);
     /// - the loss curve (K·N·points floats) and the result's weight copies.
     public func estimatedMemoryBytes(threads: Int) -> Double {
         let n = Double(featureCount), m = Double(hiddenCount), B = Double(batchSize)
@@ -313,7 +313,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         let meanDensity = featureProbability.map { row in row.reduce(0.0) { $0 + Double($1) } / max(1, n) }
         let batchPerSlot = meanDensity.map { p in p > 0.25 ? 8 * B * n : 8 * B * max(1, 2 * p * n) }
         let batches = batchPerSlot.reduce(0, +) / Double(max(1, meanDensity.count)) * slots
-        let workers = 4 * Double(max(1, threads)) * B * (6 * n + 6 * m)
+        // Pass buffers are sized by the chunk of rows a worker processes: at least 128 rows, about 64k floats
+        // of an [n][rows] buffer, at most the batch (InstanceState.chunkRows).
+        let rows = min(B, max(128, 65_536 / max(1, n))) + 32
+        let workers = 4 * Double(max(1, threads)) * rows * (6 * n + 6 * m)
         let curves = 4 * slots * Double(min(lossLogPoints, steps))
         return slots * parameters + batches + workers + curves + 4 * Double(instanceCount) * (matrices * n * m + n) * 3
             + 16_000_000
