@@ -3,11 +3,12 @@ import TMSExperiments
 
 /// Removes this process's hidden partial run folders (`.NAME.partial-PID`, see `RunFolder.partialURL`) in
 /// the watched parent folders when the process is interrupted (SIGINT, SIGTERM), and the watched folders
-/// themselves if they did not exist before and are empty, then exits with status 128 + signal. Keep the
-/// value alive for as long as the folders may be written.
-final class PartialFolderCleanup: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-
+/// themselves if they did not exist before and are empty, then exits with status 128 + signal.
+///
+/// The signals are blocked in the calling (main) thread, whose mask every later thread inherits (libdispatch's
+/// workers block them too), and taken by a thread of our own with `sigwait`, so they are never lost to a
+/// busy thread pool or an ignored disposition while training runs.
+final class PartialFolderCleanup: Sendable {
     /// Watches the parent of the output folder `output`.
     convenience init(output: URL) { self.init(parents: [output.deletingLastPathComponent()]) }
 
@@ -21,20 +22,21 @@ final class PartialFolderCleanup: @unchecked Sendable {
                 folder = folder.deletingLastPathComponent()
             }
         }
-        // A serial queue of its own: it gets a thread even while training keeps every worker of the global
-        // pool busy (a handler on the global queue could wait until training ends).
-        let queue = DispatchQueue(label: "tms.interrupts")
-        for signalNumber in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { [parents, missing] in
-                Self.removePartials(in: parents)
-                for folder in missing { rmdir(folder.path) }  // innermost first; only empty folders go
-                Foundation.exit(128 + signalNumber)
-            }
-            source.resume()
-            signal(signalNumber, SIG_IGN)  // after the source is listening, so no signal is lost in between
-            sources.append(source)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let waited = signals
+        let waiter = Thread { [parents, missing] in
+            var set = waited
+            var received: Int32 = 0
+            guard sigwait(&set, &received) == 0 else { return }
+            Self.removePartials(in: parents)
+            for folder in missing { rmdir(folder.path) }  // innermost first; only empty folders go
+            Foundation.exit(128 + received)
         }
+        waiter.start()
     }
 
     static func removePartials(in parents: [URL]) {

@@ -81,12 +81,23 @@ struct Run: ParsableCommand {
     func runAll(_ options: ExperimentOptions) throws {
         let root = try outputFolder(out, prefix: "all")
         try RunFolder.checkWritable(root)
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        // Watching root before it exists: an interrupt removes it (and parents made for it) while still empty.
         let cleanup = PartialFolderCleanup(parents: [root])
         defer { withExtendedLifetime(cleanup) {} }
+        var created: [URL] = []
+        var folder = root
+        while !FileManager.default.fileExists(atPath: folder.path) { created.append(folder); folder.deleteLastPathComponent() }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var entries: [IndexEntry] = [], failed = 0
         for experiment in experimentCatalog {
-            let outcome = try runOne(experiment, options: options, folder: root.appendingPathComponent(experiment.name), inAll: true)
+            // Experiments already finished are kept when a later one fails; an empty root is removed.
+            let outcome: ExperimentOutcome
+            do {
+                outcome = try runOne(experiment, options: options, folder: root.appendingPathComponent(experiment.name), inAll: true)
+            } catch {
+                for folder in created { rmdir(folder.path) }  // innermost first; only empty folders go
+                throw error
+            }
             let passed = outcome.checks.filter(\.passed).count
             failed += outcome.checks.count - passed
             entries.append(IndexEntry(name: experiment.name, href: "\(experiment.name)/report.html",
