@@ -121,6 +121,22 @@ func interruptedRunsLeaveNothingAndStalePartialsAreRemoved() throws {
     #expect(process.terminationStatus == 143)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
 
+    // `run all` creates its output folder before training; interrupted while it is empty, it removes it.
+    let all = Process()
+    all.executableURL = try #require(tmsExecutable)
+    all.arguments = ["run", "all", "--steps", "100000000", "--quiet", "--out", dir.appendingPathComponent("b/all").path]
+    all.standardError = FileHandle.nullDevice
+    all.standardOutput = FileHandle.nullDevice
+    try all.run()
+    Thread.sleep(forTimeInterval: 3)
+    kill(all.processIdentifier, SIGINT)
+    let allDeadline = Date().addingTimeInterval(60)
+    while all.isRunning && Date() < allDeadline { Thread.sleep(forTimeInterval: 0.05) }
+    if all.isRunning { kill(all.processIdentifier, SIGKILL); Issue.record("SIGINT was ignored") }
+    all.waitUntilExit()
+    #expect(all.terminationStatus == 130)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+
     // A partial folder of a process that no longer exists (the one above) is removed by the next run there.
     let stale = dir.appendingPathComponent(".old.partial-\(process.processIdentifier)")
     try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
