@@ -83,7 +83,8 @@ public struct IntroExperiment: Experiment {
                                             caption: "Feature directions of the sparsest instance over training."))
             }
         } catch {
-            figures.append(ReportFigure(heading: "Training animation", html: "<p>snapshots.safetensors cannot be read: \(error)</p>"))
+            let text = "\(error)".replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            figures.append(ReportFigure(heading: "Training animation", html: "<p>snapshots.safetensors cannot be read: \(text)</p>"))
         }
         figures.append(ReportFigure(heading: "Loss curves", html: Plots.lossCurves(run), caption: "Batch loss per instance (log scale).",
                                     file: "loss-curves.svg"))

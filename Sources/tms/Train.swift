@@ -72,8 +72,8 @@ struct Train: ParsableCommand {
 
         --config FILE re-runs a saved config.json (or a run folder's). With it, the training flags --model, \
         --steps, --batch-size, --lr, --schedule, --warmup-steps, --optimizer, --weight-decay, --best-of and \
-        --seed apply as overrides; the flags that shape the per-feature tables (--features, --hidden, \
-        --instances, --feature-probability, --sparsity, --importance-decay, --distribution) are refused.
+        --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
+        --hidden, --instances, --feature-probability, --sparsity, --importance-decay, --distribution) are refused.
 
         Errors: one line 'tms: error: …', exit status 2, no folder written (docs/errors.md).
         """)
