@@ -73,9 +73,12 @@ public enum Safetensors {
             throw SafetensorsError.truncated("header length \(n) exceeds file size \(bytes.count)")
         }
         let headerEnd = 8 + Int(n)
-        guard let object = try? JSONSerialization.jsonObject(with: Foundation.Data(bytes[8..<headerEnd])) as? [String: Any] else {
-            throw SafetensorsError.badHeader("not a JSON object")
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: Foundation.Data(bytes[8..<headerEnd])) } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            throw SafetensorsError.badHeader("not valid JSON" + (detail.map { " (\($0))" } ?? ""))
         }
+        guard let object = parsed as? [String: Any] else { throw SafetensorsError.badHeader("not a JSON object") }
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in object {
@@ -101,6 +104,9 @@ public enum Safetensors {
             }
             guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= bytes.count else {
                 throw SafetensorsError.badHeader("entry '\(name)' offsets \(offsets) are out of range")
+            }
+            guard Double(headerEnd) + Double(offsets[1]) <= Double(bytes.count) else {
+                throw SafetensorsError.truncated("tensor '\(name)' ends at byte \(offsets[1]) of the data, file has \(bytes.count - headerEnd) data bytes")
             }
             let begin = headerEnd + offsets[0], end = headerEnd + offsets[1]
             guard end - begin == count * 4 else {

@@ -51,8 +51,12 @@ public struct ExperimentData: Sendable {
         self.extras = extras
     }
 
+    /// The part called `name`. Parts come from the experiment's own `train` or from `ExperimentRunner.load`,
+    /// which checks them against `partConfigs`, so a missing name is a programming error, not a damaged file.
     public func part(_ name: String) -> TrainedRun {
-        guard let found = parts.first(where: { $0.name == name }) else { preconditionFailure("no part named \(name)") }
+        guard let found = parts.first(where: { $0.name == name }) else {
+            preconditionFailure("no part named \(name) among \(parts.map(\.name)); experiments read parts they train")
+        }
         return found.run
     }
 }
@@ -95,6 +99,18 @@ public protocol Experiment: Sendable {
     func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData
     /// Figures and checks: a pure function of the trained data.
     func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis
+    /// The parts `train` writes for `options`, in order, with the config each is trained with. Loading an
+    /// experiment folder checks its parts against these, so `analyse` only ever meets the data it expects.
+    func partConfigs(_ options: ExperimentOptions) -> [(name: String, config: TrainingConfig)]
+    /// The names of the extra files `train` may write (e.g. `snapshots.safetensors`).
+    var extraFiles: Set<String> { get }
+    /// Throws if a loaded extra file is damaged or disagrees with the parts (called by `ExperimentRunner.load`).
+    func checkExtras(_ data: ExperimentData) throws
+}
+
+extension Experiment {
+    public var extraFiles: Set<String> { [] }
+    public func checkExtras(_ data: ExperimentData) throws {}
 }
 
 /// Every experiment, in the order `tms list` and `tms run all` use.

@@ -30,6 +30,11 @@ public enum ExperimentRunner {
         try RunFolder.checkWritable(out)
         let start = Date()
         let data = try experiment.train(options, progress: progress)
+        let expected = experiment.partConfigs(options)
+        guard data.parts.map(\.name) == expected.map(\.name), zip(data.parts, expected).allSatisfy({ $0.run.config == $1.config }) else {
+            // A recipe whose partConfigs disagree with its train would write folders that cannot be loaded.
+            throw RunFolderError("internal error: \(experiment.name) trained parts that differ from its partConfigs")
+        }
         let analysis = experiment.analyse(data, options: options)
         let seconds = Date().timeIntervalSince(start)
         let record = ExperimentRecord(experiment: experiment.name, options: options, parts: data.parts.map(\.name),
@@ -44,22 +49,61 @@ public enum ExperimentRunner {
         return ExperimentOutcome(folder: out, checks: analysis.checks, seconds: seconds)
     }
 
-    /// Loads a folder written by `run`.
+    /// Loads a folder written by `run`, checking everything an analysis relies on: `experiment.json` names a
+    /// known experiment with valid options, its parts are exactly the experiment's parts, each part is a
+    /// consistent run folder (`TrainedRun.load`) whose config is the one the experiment trains for those
+    /// options, and its extra files are the experiment's and readable. Throws one line naming the file.
     public static func load(_ folder: URL) throws -> (experiment: any Experiment, record: ExperimentRecord, data: ExperimentData) {
-        let record = try RunFolder.decodeJSON(ExperimentRecord.self, from: folder.appendingPathComponent("experiment.json"))
+        let recordURL = folder.appendingPathComponent("experiment.json")
+        let record = try RunFolder.decodeJSON(ExperimentRecord.self, from: recordURL)
+        try RunConfigFile.checkTool(record.tool, version: record.version, in: recordURL)
         let experiment = try TMSExperiments.experiment(named: record.experiment)
+        if let steps = record.options.steps, !(1...TrainingConfig.Limits.steps).contains(steps) {
+            throw RunFolderError("\(recordURL.path): options.steps \(steps) is invalid; it must be in 1...\(TrainingConfig.Limits.steps)")
+        }
+        let expected = experiment.partConfigs(record.options)
+        guard record.parts == expected.map(\.name) else {
+            throw RunFolderError("\(recordURL.path): parts \(record.parts) are not the parts of \(experiment.name), \(expected.map(\.name))")
+        }
+        guard Set(record.extras).isSubset(of: experiment.extraFiles), Set(record.extras).count == record.extras.count else {
+            throw RunFolderError("\(recordURL.path): extras \(record.extras) are not files \(experiment.name) writes (\(experiment.extraFiles.sorted()))")
+        }
         var parts: [(name: String, run: TrainedRun)] = []
-        for name in record.parts {
-            let partFolder = folder.appendingPathComponent(name)
-            let (config, weights) = try TrainedRun.loadWeights(from: partFolder)
-            let metrics = try RunFolder.decodeJSON(RunMetrics.self, from: partFolder.appendingPathComponent("metrics.json"))
-            parts.append((name, TrainedRun(config: config, weights: weights, metrics: metrics, experiment: record.experiment)))
+        for (name, config) in expected {
+            let run = try TrainedRun.load(from: folder.appendingPathComponent(name), experiment: record.experiment)
+            if run.config != config {
+                throw RunFolderError("\(folder.appendingPathComponent(name).appendingPathComponent("config.json").path): the config is not the one \(experiment.name) trains for the options in experiment.json (\(firstDifference(run.config, config)))")
+            }
+            parts.append((name, run))
         }
         var extras: [String: Foundation.Data] = [:]
         for name in record.extras {
-            extras[name] = try Foundation.Data(contentsOf: folder.appendingPathComponent(name))
+            let url = folder.appendingPathComponent(name)
+            do { extras[name] = try Foundation.Data(contentsOf: url) } catch {
+                throw RunFolderError("cannot read \(url.path): \(RunFolder.describe(error))")
+            }
         }
-        return (experiment, record, ExperimentData(parts: parts, extras: extras))
+        let data = ExperimentData(parts: parts, extras: extras)
+        try experiment.checkExtras(data)
+        return (experiment, record, data)
+    }
+
+    /// The first field in which two configs differ, as "field: found vs expected".
+    static func firstDifference(_ a: TrainingConfig, _ b: TrainingConfig) -> String {
+        let fields: [(String, (TrainingConfig) -> String)] = [
+            ("model", { $0.model.rawValue }), ("featureCount", { "\($0.featureCount)" }), ("hiddenCount", { "\($0.hiddenCount)" }),
+            ("instanceCount", { "\($0.instanceCount)" }), ("featureProbability", { "\($0.featureProbability)" }),
+            ("importance", { "\($0.importance)" }), ("distribution", { $0.distribution.rawValue }), ("steps", { "\($0.steps)" }),
+            ("batchSize", { "\($0.batchSize)" }), ("learningRate", { "\($0.learningRate)" }), ("schedule", { $0.schedule.rawValue }),
+            ("warmupSteps", { "\($0.warmupSteps)" }), ("optimizer", { $0.optimizer.rawValue }), ("weightDecay", { "\($0.weightDecay)" }),
+            ("beta1", { "\($0.beta1)" }), ("beta2", { "\($0.beta2)" }), ("epsilon", { "\($0.epsilon)" }), ("bestOf", { "\($0.bestOf)" }),
+            ("seed", { "\($0.seed)" }), ("evaluationBatches", { "\($0.evaluationBatches)" }), ("lossLogPoints", { "\($0.lossLogPoints)" }),
+        ]
+        for (name, value) in fields where value(a) != value(b) {
+            let found = value(a), wanted = value(b)
+            return found.count + wanted.count < 120 ? "\(name): \(found) vs \(wanted)" : "\(name) differs"
+        }
+        return "a field differs"
     }
 
     /// Rebuilds figures/, checks.json and report.html of an experiment folder from its saved data.

@@ -76,9 +76,15 @@ public struct IntroExperiment: Experiment {
             html: Plots.featureDiagrams(run, instances: Array(0..<run.config.instanceCount)),
             caption: "Each feature is a line from the origin ending in a dot, coloured by importance (0.9^i). Lowest-loss of \(run.config.bestOf) seeds per panel.",
             file: "feature-diagrams.svg")]
-        if let snapshots = try? Snapshots.decode(data.extras["snapshots.safetensors"] ?? Foundation.Data()), !snapshots.isEmpty {
-            figures.append(ReportFigure(heading: "Training animation", html: Plots.animation(snapshots, run: run, instance: run.config.instanceCount - 1),
-                                        caption: "Feature directions of the sparsest instance over training."))
+        do {
+            let snapshots = try Snapshots.decode(data.extras["snapshots.safetensors"] ?? Foundation.Data())
+            if !snapshots.isEmpty {
+                figures.append(ReportFigure(heading: "Training animation", html: Plots.animation(snapshots, run: run, instance: run.config.instanceCount - 1),
+                                            caption: "Feature directions of the sparsest instance over training."))
+            }
+        } catch {
+            let text = "\(error)".replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            figures.append(ReportFigure(heading: "Training animation", html: "<p>snapshots.safetensors cannot be read: \(text)</p>"))
         }
         figures.append(ReportFigure(heading: "Loss curves", html: Plots.lossCurves(run), caption: "Batch loss per instance (log scale).",
                                     file: "loss-curves.svg"))
@@ -99,9 +105,14 @@ enum Snapshots {
     }
 
     static func decode(_ data: Foundation.Data) throws -> [WeightSnapshot] {
+        if data.isEmpty { return [] }
         let (t, meta) = try Safetensors.decode([UInt8](data))
         guard let W = t["W"], let b = t["b_final"], let steps = t["step"], W.shape.count == 4,
-              let model = ModelKind(rawValue: meta["model"] ?? "") else { return [] }
+              let model = ModelKind(rawValue: meta["model"] ?? ""), model.isTied,
+              b.shape == [W.shape[0], W.shape[1], W.shape[3]], steps.shape == [W.shape[0]],
+              steps.values.allSatisfy({ $0 >= 0 && $0 < 1e15 && $0 == $0.rounded() }) else {
+            throw WeightsFileError("snapshots.safetensors does not hold W [S, K, m, n], b_final [S, K, n] and step [S] of a tied model")
+        }
         let (S, K, m, n) = (W.shape[0], W.shape[1], W.shape[2], W.shape[3])
         return (0..<S).map { s in
             WeightSnapshot(step: Int(steps.values[s]), weights: ToyModelWeights(

@@ -55,9 +55,7 @@ public enum RunReport {
 
     /// Loads a run folder (weights, config, metrics) and rewrites its figures and report.
     public static func rebuild(_ folder: URL) throws {
-        let (config, weights) = try TrainedRun.loadWeights(from: folder)
-        let metrics = try RunFolder.decodeJSON(RunMetrics.self, from: folder.appendingPathComponent("metrics.json"))
-        let run = TrainedRun(config: config, weights: weights, metrics: metrics, experiment: nil)
+        let run = try TrainedRun.load(from: folder)
         for (path, bytes) in files(run) { try RunFolder.replaceFile(path, in: folder, with: bytes) }
     }
 }

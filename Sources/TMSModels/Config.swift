@@ -9,6 +9,9 @@ import Foundation
 /// | `reluHidden` | h = ReLU(W x); x′ = ReLU(Wᵀh + b) | x | U[0,1] |
 /// | `abs` | h = ReLU(W₁ x); x′ = ReLU(W₂ h + b) | \|x\| | U[−1,1] |
 public enum ModelKind: String, CaseIterable, Codable, Sendable {
+    /// Decodes a raw value; an unknown one is an error listing the allowed values.
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+
     case linear
     case reluOutput = "relu-output"
     case reluHidden = "relu-hidden"
@@ -26,6 +29,9 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
 
 /// How features co-occur (SPEC §3).
 public enum FeatureDistribution: String, CaseIterable, Codable, Sendable {
+    /// Decodes a raw value; an unknown one is an error listing the allowed values.
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+
     /// x_i = 0 with probability 1 − p_i, else a uniform magnitude.
     case independent
     /// Features (2j, 2j+1) share one presence draw (present together with probability p).
@@ -40,6 +46,9 @@ public enum FeatureDistribution: String, CaseIterable, Codable, Sendable {
 /// The optimiser. Defaults follow the ARENA exercises (Adam, lr 1e-3, no weight decay); the companion
 /// notebook of the paper used AdamW with weight decay 0.01.
 public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
+    /// Decodes a raw value; an unknown one is an error listing the allowed values.
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+
     /// PyTorch `Adam`: weight decay, if any, is added to the gradient (L2 penalty).
     case adam
     /// PyTorch `AdamW`: decoupled weight decay, p ← p − lr·λ·p before the Adam step.
@@ -48,6 +57,9 @@ public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
 
 /// Learning-rate schedules over steps t = 0…T−1 (SPEC §1).
 public enum LearningRateSchedule: String, CaseIterable, Codable, Sendable {
+    /// Decodes a raw value; an unknown one is an error listing the allowed values.
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+
     /// lr
     case constant
     /// lr · (1 − t/T)
@@ -69,6 +81,17 @@ public enum LearningRateSchedule: String, CaseIterable, Codable, Sendable {
             return base * 0.5 * (1 + cos(Double.pi * Double(t - warmup) / Double(span)))
         }
     }
+}
+
+/// Decodes a string enum; an unknown value throws a `DecodingError` whose description lists the allowed ones.
+func decodeChoice<E: CaseIterable & RawRepresentable>(_ decoder: Decoder) throws -> E where E.RawValue == String {
+    let container = try decoder.singleValueContainer()
+    let raw = try container.decode(String.self)
+    guard let value = E(rawValue: raw) else {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+            "'\(raw)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))"))
+    }
+    return value
 }
 
 /// One invalid configuration value: `description` is a single line naming the value and what is allowed.
@@ -158,63 +181,162 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         return max(evaluationBatches, min(10_000, Int((50_000 / nonZerosPerBatch).rounded(.up))))
     }
 
-    /// Checks every field; throws one `ConfigError` naming the first bad value and what is allowed.
-    public func validate() throws {
-        func positive(_ value: Int, _ name: String) throws {
-            guard value > 0 else { throw ConfigError("\(name) = \(value) is invalid; it must be a positive integer") }
+    /// The largest values `validate()` accepts. They are far above any run in the paper; they exist so that
+    /// sizes are refused with a message before anything is allocated or an `Int` overflows (the memory a
+    /// run needs is checked separately, against the machine, by `checkMemory(threads:available:)`).
+    public enum Limits {
+        /// n, m, K and best-of N each.
+        public static let size = 1 << 24
+        /// Training steps: 10⁹ (about a day for the smallest model at today's speed).
+        public static let steps = 1_000_000_000
+        /// Batch size B; also B·n must stay below 2³¹ (sparse batches index their values with 32-bit offsets).
+        public static let batchSize = 1 << 24
+        /// Evaluation batches (the adaptive count never exceeds it either).
+        public static let evaluationBatches = 10_000
+        /// Points of the loss curve kept per instance.
+        public static let lossLogPoints = 100_000
+        /// Entries of each [instance][feature] table, K·n (2²⁸: 1 GB per Float32 table).
+        public static let tableEntries = 1 << 28
+    }
+
+    /// Checks n, m and K alone, before any per-instance table is built (the CLI calls it first, so that
+    /// `--instances 10^7 --features 10^4` is refused instead of allocating [K][n] tables): each in
+    /// 1...`Limits.size`, and K·n at most `Limits.tableEntries`.
+    public static func checkShape(featureCount n: Int, hiddenCount m: Int, instanceCount K: Int) throws {
+        for (value, field) in [(n, "featureCount"), (m, "hiddenCount"), (K, "instanceCount")] where !(1...Limits.size).contains(value) {
+            throw ConfigError("\(name(field)): \(value) is invalid; it must be an integer in 1...\(Limits.size)")
         }
-        try positive(featureCount, "feature count")
-        try positive(hiddenCount, "hidden count")
-        try positive(instanceCount, "instance count")
-        try positive(steps, "steps")
-        try positive(batchSize, "batch size")
-        try positive(bestOf, "best-of")
-        try positive(evaluationBatches, "evaluation batches")
-        try positive(lossLogPoints, "loss log points")
+        guard K * n <= Limits.tableEntries else {
+            throw ConfigError("\(name("instanceCount")): \(K) instances of \(n) features is invalid; instances × features must be at most \(Limits.tableEntries)")
+        }
+    }
+
+    /// The CLI flag and the `config.json` field of each setting, for error messages: "--lr / learningRate".
+    static func name(_ field: String) -> String {
+        let flags = [
+            "model": "--model", "featureCount": "--features", "hiddenCount": "--hidden", "instanceCount": "--instances",
+            "featureProbability": "--feature-probability (or --sparsity)", "importance": "--importance-decay",
+            "distribution": "--distribution", "steps": "--steps", "batchSize": "--batch-size", "learningRate": "--lr",
+            "schedule": "--schedule", "warmupSteps": "--warmup-steps", "optimizer": "--optimizer",
+            "weightDecay": "--weight-decay", "bestOf": "--best-of",
+        ]
+        return flags[field].map { "\($0) / \(field)" } ?? field
+    }
+
+    /// Checks every field; throws one `ConfigError` naming the first bad value, its CLI flag and `config.json`
+    /// field, and what is allowed, e.g. "--lr / learningRate: 2e9 is invalid; …". This is the one place a
+    /// config is checked: the CLI's flags and every `config.json` read from disk go through it.
+    public func validate() throws {
+        func bad(_ field: String, _ text: String) -> ConfigError { ConfigError("\(Self.name(field)): \(text)") }
+        func inRange(_ value: Int, _ field: String, _ range: ClosedRange<Int>, _ note: String = "") throws {
+            guard range.contains(value) else {
+                throw bad(field, "\(value) is invalid; it must be an integer in \(range.lowerBound)...\(range.upperBound)\(note)")
+            }
+        }
+        try Self.checkShape(featureCount: featureCount, hiddenCount: hiddenCount, instanceCount: instanceCount)
+        try inRange(steps, "steps", 1...Limits.steps)
+        try inRange(batchSize, "batchSize", 1...Limits.batchSize)
+        try inRange(bestOf, "bestOf", 1...Limits.size)
+        try inRange(evaluationBatches, "evaluationBatches", 1...Limits.evaluationBatches)
+        try inRange(lossLogPoints, "lossLogPoints", 1...Limits.lossLogPoints)
+        guard batchSize * featureCount < Int(Int32.max) else {
+            throw bad("batchSize", "\(batchSize) with \(featureCount) features is invalid; batch size × features must be below 2^31 (sparse batches use 32-bit offsets)")
+        }
         guard featureProbability.count == instanceCount else {
-            throw ConfigError("feature probability has \(featureProbability.count) instance rows; expected \(instanceCount) (one per instance)")
+            throw bad("featureProbability", "has \(featureProbability.count) instance rows; expected \(instanceCount) (one per instance)")
         }
         guard importance.count == instanceCount else {
-            throw ConfigError("importance has \(importance.count) instance rows; expected \(instanceCount) (one per instance)")
+            throw bad("importance", "has \(importance.count) instance rows; expected \(instanceCount) (one per instance)")
         }
         for (k, row) in featureProbability.enumerated() {
             guard row.count == featureCount else {
-                throw ConfigError("feature probability of instance \(k) has \(row.count) values; expected \(featureCount) (one per feature)")
+                throw bad("featureProbability", "instance \(k) has \(row.count) values; expected \(featureCount) (one per feature)")
             }
             for (i, p) in row.enumerated() where !(p > 0 && p <= 1) {
-                throw ConfigError("feature probability \(p) (instance \(k), feature \(i)) is invalid; it must be in (0, 1]")
+                throw bad("featureProbability", "\(p) (instance \(k), feature \(i)) is invalid; it must be in (0, 1] (sparsity S = 1 - p in [0, 1))")
             }
             if distribution == .anticorrelatedPairs, let p = row.first(where: { $0 > 0.5 }) {
-                throw ConfigError("feature probability \(p) is invalid for anticorrelated-pairs; it must be at most 0.5")
+                throw bad("featureProbability", "\(p) (instance \(k)) is invalid for anticorrelated-pairs; it must be at most 0.5")
             }
             if distribution.isPaired {
                 for j in stride(from: 0, to: featureCount - 1, by: 2) where row[j] != row[j + 1] {
-                    throw ConfigError("features \(j) and \(j + 1) of instance \(k) form a pair but have probabilities \(row[j]) and \(row[j + 1]); paired features must share one")
+                    throw bad("featureProbability", "features \(j) and \(j + 1) of instance \(k) form a pair but have probabilities \(row[j]) and \(row[j + 1]); paired features must share one")
                 }
             }
         }
         for (k, row) in importance.enumerated() {
             guard row.count == featureCount else {
-                throw ConfigError("importance of instance \(k) has \(row.count) values; expected \(featureCount) (one per feature)")
+                throw bad("importance", "instance \(k) has \(row.count) values; expected \(featureCount) (one per feature)")
             }
-            for (i, v) in row.enumerated() where !(v > 0 && v.isFinite) {
-                throw ConfigError("importance \(v) (instance \(k), feature \(i)) is invalid; it must be a positive finite number")
+            // I = 0 is allowed: a feature the loss ignores, which is what I = R^i becomes once it underflows
+            // Float32 (R = 0.9, i ≥ 987); only an instance whose loss is identically zero is refused.
+            for (i, v) in row.enumerated() where !(v >= 0 && v.isFinite) {
+                throw bad("importance", "\(v) (instance \(k), feature \(i)) is invalid; it must be a finite number ≥ 0")
+            }
+            guard row.contains(where: { $0 > 0 }) else {
+                throw bad("importance", "instance \(k) has no feature with importance > 0; its loss would be identically zero")
             }
         }
         if distribution.isPaired && featureCount % 2 != 0 {
-            throw ConfigError("feature count \(featureCount) is odd; \(distribution.rawValue) needs an even feature count")
+            throw bad("featureCount", "\(featureCount) is odd; \(distribution.rawValue) needs an even feature count")
         }
         guard learningRate > 0 && learningRate.isFinite else {
-            throw ConfigError("learning rate \(learningRate) is invalid; it must be a positive finite number")
+            throw bad("learningRate", "\(learningRate) is invalid; it must be a positive finite number")
         }
         guard weightDecay >= 0 && weightDecay.isFinite else {
-            throw ConfigError("weight decay \(weightDecay) is invalid; it must be a finite number ≥ 0")
+            throw bad("weightDecay", "\(weightDecay) is invalid; it must be a finite number ≥ 0")
         }
-        guard warmupSteps >= 0 && warmupSteps < steps || schedule != .warmupCosine else {
-            throw ConfigError("warmup steps \(warmupSteps) is invalid; it must be in 0..<\(steps) (the step count)")
+        guard warmupSteps >= 0 else {
+            throw bad("warmupSteps", "\(warmupSteps) is invalid; it must be ≥ 0")
         }
-        guard beta1 >= 0 && beta1 < 1, beta2 >= 0 && beta2 < 1, epsilon > 0 else {
-            throw ConfigError("Adam betas (\(beta1), \(beta2)) and epsilon \(epsilon) are invalid; betas must be in [0, 1) and epsilon > 0")
+        guard warmupSteps < steps || schedule != .warmupCosine else {
+            throw bad("warmupSteps", "\(warmupSteps) is invalid; it must be in 0..<\(steps) (the step count) for warmup-cosine")
         }
+        guard beta1 >= 0 && beta1 < 1 else { throw bad("beta1", "\(beta1) is invalid; it must be in [0, 1)") }
+        guard beta2 >= 0 && beta2 < 1 else { throw bad("beta2", "\(beta2) is invalid; it must be in [0, 1)") }
+        guard epsilon > 0 && epsilon.isFinite else { throw bad("epsilon", "\(epsilon) is invalid; it must be a positive finite number") }
+    }
+
+    /// An estimate, in bytes, of the memory training this config needs with `threads` workers (the trainer's
+    /// dominant allocations, rounded up; computed in Double so that absurd sizes cannot overflow):
+    ///
+    /// - per slot (instance × seed, K·N of them): parameters, gradients and two Adam moments, 10·n·m + 8·n
+    ///   floats with a second matrix for `abs`, plus a batch of B·n values and indices (8 bytes each) when
+    ///   the instance's mean p is above 1/4, else about 2·B·Σp of them;
+    /// - per worker: pass buffers of about R·(6n + 6m) floats, R the rows of a chunk (at most B);
+    /// - the loss curve (K·N·points floats), the result's weight copies and 32 MB for the process itself.
+    ///
+    /// Measured against peak resident memory of `tms train` (200 steps, 2 threads): 400→30 × 8 at p = 0.01,
+    /// estimate 40 MB, peak 35 MB; 2000→100 × 4 at p = 0.01, 79 vs 72 MB; 1000→50 × 4 dense, 80 vs 85 MB.
+    public func estimatedMemoryBytes(threads: Int) -> Double {
+        let n = Double(featureCount), m = Double(hiddenCount), B = Double(batchSize)
+        let slots = Double(instanceCount) * Double(bestOf)
+        let matrices = model.isTied ? 1.0 : 2.0
+        let parameters = 4 * (5 * matrices * n * m + 8 * n + n * m)
+        let meanDensity = featureProbability.map { row in row.reduce(0.0) { $0 + Double($1) } / max(1, n) }
+        let batchPerSlot = meanDensity.map { p in p > 0.25 ? 8 * B * n : 8 * B * max(1, 2 * p * n) }
+        let batches = batchPerSlot.reduce(0, +) / Double(max(1, meanDensity.count)) * slots
+        // Pass buffers are sized by the chunk of rows a worker processes: at least 128 rows, about 64k floats
+        // of an [n][rows] buffer, at most the batch (InstanceState.chunkRows).
+        let rows = min(B, max(128, 65_536 / max(1, n))) + 32
+        let workers = 4 * Double(max(1, threads)) * rows * (6 * n + 6 * m)
+        let curves = 4 * slots * Double(min(lossLogPoints, steps))
+        return slots * parameters + batches + workers + curves + 4 * Double(instanceCount) * (matrices * n * m + n) * 3
+            + 32_000_000  // the process itself (runtime, code, small buffers)
+    }
+
+    /// Refuses a config whose estimated memory (`estimatedMemoryBytes`) exceeds `available` bytes, naming both.
+    public func checkMemory(threads: Int, available: Double) throws {
+        let need = estimatedMemoryBytes(threads: threads)
+        guard need <= available else {
+            throw ConfigError("this run needs about \(Self.formatBytes(need)) of memory (K = \(instanceCount) instances × best-of \(bestOf), n = \(featureCount), m = \(hiddenCount), batch \(batchSize)) but the machine has \(Self.formatBytes(available)); reduce --instances, --best-of, --features, --hidden or --batch-size")
+        }
+    }
+
+    static func formatBytes(_ bytes: Double) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"]
+        var value = bytes, unit = 0
+        while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+        return value >= 1e6 ? String(format: "%.3g B", bytes) : String(format: "%.3g %@", value, units[unit])
     }
 }

@@ -28,31 +28,46 @@ struct Run: ParsableCommand {
         discussion: "Writes a run folder with report.html (the paper's figure) and checks.json (claims vs measurements).")
 
     @Argument(help: "Experiment name, or all.") var name: String
-    @Option(help: "Output folder (must not exist); default runs/NAME-<time>.") var out: String?
-    @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Override the number of training steps.") var steps: Int?
+    @Option(parsing: .unconditional, help: "Output folder (must not exist); default runs/NAME-<time>.") var out: String?
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Override the number of training steps (at most 10^9).") var steps: Int?
     @Flag(help: "A reduced setting that still shows the qualitative result.") var quick = false
-    @Option(help: "Worker threads (results do not depend on it).") var threads: Int = availableProcessorCount
+    @Option(parsing: .unconditional, help: "Worker threads (results do not depend on it).") var threads: Int = availableProcessorCount
+    @Flag(help: "Print only the folder's path on stdout; no progress.") var quiet = false
 
     func run() throws {
-        try reportingErrors {
-            if let steps, steps <= 0 { throw ConfigError("--steps \(steps) is invalid; it must be a positive integer") }
-            guard threads > 0 else { throw ConfigError("--threads \(threads) is invalid; it must be a positive integer") }
-            let options = ExperimentOptions(quick: quick, seed: seed, steps: steps, threads: threads)
-            if name == "all" {
-                try runAll(options)
-                return
+        try checkThreads(threads)
+        let options = ExperimentOptions(quick: quick, seed: seed, steps: steps, threads: threads)
+        let experiments = name == "all" ? experimentCatalog : [try experiment(named: name)]
+        // Every part's config goes through the one validation (an absurd --steps is refused here, by name).
+        for experiment in experiments {
+            for part in experiment.partConfigs(options) {
+                try part.config.validate()
+                try part.config.checkMemory(threads: threads, available: machineMemory())
             }
-            let experiment = try experiment(named: name)
-            let folder = URL(fileURLWithPath: out ?? defaultRunPath(prefix: name))
-            let outcome = try runOne(experiment, options: options, folder: folder)
-            if outcome.checks.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }
+        if name == "all" {
+            try runAll(options)
+            return
+        }
+        let folder = try outputFolder(out, prefix: name)
+        try RunFolder.checkWritable(folder)
+        let cleanup = PartialFolderCleanup(output: folder)
+        let outcome = try runOne(experiments[0], options: options, folder: folder)
+        withExtendedLifetime(cleanup) {}
+        if outcome.checks.contains(where: { !$0.passed }) { throw ExitCode(1) }
     }
 
-    func runOne(_ experiment: any Experiment, options: ExperimentOptions, folder: URL) throws -> ExperimentOutcome {
+    func runOne(_ experiment: any Experiment, options: ExperimentOptions, folder: URL, inAll: Bool = false) throws -> ExperimentOutcome {
         let bars = ProgressBars(prefix: experiment.name)
-        let outcome = try ExperimentRunner.run(experiment, options: options, out: folder) { label, p in bars.update(label, p) }
+        let quiet = self.quiet
+        let outcome = try ExperimentRunner.run(experiment, options: options, out: folder) { label, p in
+            if !quiet { bars.update(label, p) }
+        }
+        if quiet {
+            if !inAll { print(folder.path) }  // `run all --quiet` prints only its root
+            return outcome
+        }
         print(folder.path)
         for check in outcome.checks {
             print("  \(check.passed ? "pass" : "FAIL")  \(check.claim)")
@@ -64,12 +79,25 @@ struct Run: ParsableCommand {
     }
 
     func runAll(_ options: ExperimentOptions) throws {
-        let root = URL(fileURLWithPath: out ?? defaultRunPath(prefix: "all"))
+        let root = try outputFolder(out, prefix: "all")
         try RunFolder.checkWritable(root)
+        // Watching root before it exists: an interrupt removes it (and parents made for it) while still empty.
+        let cleanup = PartialFolderCleanup(parents: [root])
+        defer { withExtendedLifetime(cleanup) {} }
+        var created: [URL] = []
+        var folder = root
+        while !FileManager.default.fileExists(atPath: folder.path) { created.append(folder); folder.deleteLastPathComponent() }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var entries: [IndexEntry] = [], failed = 0
         for experiment in experimentCatalog {
-            let outcome = try runOne(experiment, options: options, folder: root.appendingPathComponent(experiment.name))
+            // Experiments already finished are kept when a later one fails; an empty root is removed.
+            let outcome: ExperimentOutcome
+            do {
+                outcome = try runOne(experiment, options: options, folder: root.appendingPathComponent(experiment.name), inAll: true)
+            } catch {
+                for folder in created { rmdir(folder.path) }  // innermost first; only empty folders go
+                throw error
+            }
             let passed = outcome.checks.filter(\.passed).count
             failed += outcome.checks.count - passed
             entries.append(IndexEntry(name: experiment.name, href: "\(experiment.name)/report.html",
@@ -78,7 +106,7 @@ struct Run: ParsableCommand {
         }
         let index = HTMLReport.indexPage(title: "tms run all", entries: entries)
         try RunFolder.replaceFile("index.html", in: root, with: Data(index.utf8))
-        print("index: \(root.appendingPathComponent("index.html").path)")
+        if !quiet { print("index: \(root.appendingPathComponent("index.html").path)") } else { print(root.path) }
         if failed > 0 { throw ExitCode(1) }
     }
 }

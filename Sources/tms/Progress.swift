@@ -1,7 +1,9 @@
 import Foundation
 import TMSModels
 
-/// A progress bar on stderr: redrawn in place on a terminal, a line every 10 % otherwise.
+/// A progress bar on stderr: on a terminal, one line redrawn in place (cleared first, so a shorter update
+/// leaves nothing behind) at most 10 times a second; to a file or pipe, a plain line at 0, 25, 50, 75 and
+/// 100 %.
 final class ProgressBar {
     let label: String
     var start = Date()
@@ -9,28 +11,33 @@ final class ProgressBar {
     var baseline: Int?
     let interactive = isatty(STDERR_FILENO) != 0
     var lastDraw = Date.distantPast
-    var lastDecile = -1
+    var lastQuarter = -1
 
     init(label: String) { self.label = label }
+
+    /// The text of one update.
+    func line(_ p: TrainingProgress, elapsed: TimeInterval) -> String {
+        let rate = Double(p.step - (baseline ?? 0)) / max(elapsed, 1e-9)
+        let fraction = Double(p.step) / Double(max(1, p.totalSteps))
+        let width = 24, filled = min(width, max(0, Int(fraction * Double(width))))
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        return String(format: "%@ [%@] %d/%d steps  %.0f steps/s  loss %.6g", label, bar, p.step, p.totalSteps, rate, p.meanLoss)
+    }
 
     func update(_ p: TrainingProgress) {
         let now = Date()
         let done = p.step == p.totalSteps
         if baseline == nil { baseline = 0 }
-        let elapsed = now.timeIntervalSince(start)
-        let rate = Double(p.step - baseline!) / max(elapsed, 1e-9)
-        let fraction = Double(p.step) / Double(p.totalSteps)
-        let width = 24, filled = Int(fraction * Double(width))
-        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        let text = String(format: "%@ [%@] %d/%d steps  %.0f steps/s  loss %.6g", label, bar, p.step, p.totalSteps, rate, p.meanLoss)
+        let text = line(p, elapsed: now.timeIntervalSince(start))
         if interactive {
             guard done || now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
-            FileHandle.standardError.write(Data(("\r" + text + (done ? "\n" : "")).utf8))
+            // \r to the line start, ESC[K clears to its end.
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done ? "\n" : "")).utf8))
         } else {
-            let decile = Int(fraction * 10)
-            guard decile != lastDecile else { return }
-            lastDecile = decile
+            let quarter = Int(Double(p.step) / Double(max(1, p.totalSteps)) * 4)
+            guard quarter != lastQuarter else { return }
+            lastQuarter = quarter
             FileHandle.standardError.write(Data((text + "\n").utf8))
         }
     }

@@ -10,14 +10,57 @@ extension FeatureDistribution: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 
-/// A comma-separated list of numbers, e.g. `1,0.3,0.1`.
-struct NumberList: ExpressibleByArgument {
+// Enum flags: ArgumentParser lists the allowed values in --help and in errors from `allCases`
+// (ExpressibleByArgument on a CaseIterable enum), so help text never repeats them by hand.
+
+/// A comma-separated list of numbers, e.g. `1,0.3,0.1`; an empty item (`1,,2`, a trailing comma) is an error.
+struct NumberList {
     let values: [Double]
-    init?(argument: String) {
-        let parts = argument.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
-        values = parts.map { $0! }
+
+    static func parse(_ argument: String) throws -> NumberList {
+        let items = argument.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if let empty = items.firstIndex(where: \.isEmpty) {
+            throw ValidationError("item \(empty + 1) of '\(argument)' is empty; give numbers separated by single commas")
+        }
+        var values: [Double] = []
+        for item in items {
+            guard let value = Double(item) else { throw ValidationError("'\(item)' is not a number") }
+            values.append(value)
+        }
+        return NumberList(values: values)
     }
+}
+
+/// `--threads`: checked here once for every command that takes it (it never changes results, so it is not
+/// part of a config).
+func checkThreads(_ threads: Int) throws {
+    guard (1...4096).contains(threads) else {
+        throw ConfigError("--threads: \(threads) is invalid; it must be an integer in 1...4096")
+    }
+}
+
+/// The memory of this machine in bytes: the smaller of the physical memory and a cgroup limit, if any.
+func machineMemory() -> Double {
+    var bytes = Double(ProcessInfo.processInfo.physicalMemory)
+    for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+        if let text = try? String(contentsOfFile: file, encoding: .utf8),  // absent outside a cgroup: no limit
+           let limit = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 {
+            bytes = min(bytes, limit)
+        }
+    }
+    return bytes
+}
+
+/// The output folder of `--out`, or the default; an empty `--out` is an error, not the current folder.
+func outputFolder(_ out: String?, prefix: String) throws -> URL {
+    if let out {
+        guard !out.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigError("--out: the path is empty; give a new folder path")
+        }
+        return URL(fileURLWithPath: out)
+    }
+    return URL(fileURLWithPath: defaultRunPath(prefix: prefix))
 }
 
 struct Train: ParsableCommand {
@@ -26,53 +69,95 @@ struct Train: ParsableCommand {
         discussion: """
         With no flags: the paper's intro model (ReLU-output, 5 features in 2 dimensions, I_i = 0.9^i) as 10 \
         instances with feature probability p = 20^(-t), t = 0…1.
+
+        --config FILE re-runs a saved config.json (or a run folder's). With it, the training flags --model, \
+        --steps, --batch-size, --lr, --schedule, --warmup-steps, --optimizer, --weight-decay, --best-of and \
+        --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
+        --hidden, --instances, --feature-probability, --sparsity, --importance-decay, --distribution) are refused.
+
+        Errors: one line 'tms: error: …', exit status 2, no folder written (docs/errors.md).
         """)
 
-    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: "|")).")
-    var model: ModelKind = .reluOutput
-    @Option(help: "Number of features n.") var features: Int = 5
-    @Option(help: "Number of hidden dimensions m.") var hidden: Int = 2
-    @Option(help: "Number of instances K (default: the length of the probability list, else 10).") var instances: Int?
-    @Option(name: .customLong("feature-probability"),
-            help: "Feature probability p per instance (comma list) or one value for all; default 20^(-t).")
+    @Option(parsing: .unconditional, help: "Model (default relu-output).")
+    var model: ModelKind?
+    @Option(parsing: .unconditional, help: "Number of features n (default 5).") var features: Int?
+    @Option(parsing: .unconditional, help: "Number of hidden dimensions m (default 2).") var hidden: Int?
+    @Option(parsing: .unconditional,
+            help: "Number of instances K (default: the length of the probability list, else 10).") var instances: Int?
+    @Option(name: .customLong("feature-probability"), parsing: .unconditional,
+            help: "Feature probability p per instance (comma list) or one value for all; default 20^(-t).",
+            transform: NumberList.parse)
     var featureProbability: NumberList?
-    @Option(help: "Sparsity S = 1 - p per instance (comma list) or one value; give this or --feature-probability.")
+    @Option(parsing: .unconditional,
+            help: "Sparsity S = 1 - p per instance (comma list) or one value; give this or --feature-probability.",
+            transform: NumberList.parse)
     var sparsity: NumberList?
-    @Option(name: .customLong("importance-decay"), help: "Importance I_i = R^i.") var importanceDecay: Double = 0.9
-    @Option(help: "Feature distribution: \(FeatureDistribution.allCases.map(\.rawValue).joined(separator: "|")).")
-    var distribution: FeatureDistribution = .independent
-    @Option(help: "Training steps.") var steps: Int = 10_000
-    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 1024
-    @Option(help: "Learning rate.") var lr: Double = 1e-3
-    @Option(help: "LR schedule: \(LearningRateSchedule.allCases.map(\.rawValue).joined(separator: "|")).")
-    var schedule: LearningRateSchedule = .constant
-    @Option(name: .customLong("warmup-steps"), help: "Warmup steps for warmup-cosine.") var warmupSteps: Int = 0
-    @Option(help: "Optimizer: adam|adamw.") var optimizer: OptimizerKind = .adam
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (L2 for adam, decoupled for adamw).")
-    var weightDecay: Double = 0
-    @Option(name: .customLong("best-of"), help: "Train N seeds per instance and keep the lowest-loss one.")
-    var bestOf: Int = 1
-    @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Worker threads (results do not depend on it).") var threads: Int = availableProcessorCount
-    @Option(help: "Output run folder (must not exist); default runs/train-<time>.") var out: String?
-    @Option(help: "Re-run the config.json of an earlier run (other config flags are ignored).") var config: String?
-    @Flag(help: "Print only the run folder's path on stdout.") var quiet = false
+    @Option(name: .customLong("importance-decay"), parsing: .unconditional, help: "Importance I_i = R^i (default 0.9).")
+    var importanceDecay: Double?
+    @Option(parsing: .unconditional, help: "Feature distribution (default independent).")
+    var distribution: FeatureDistribution?
+    @Option(parsing: .unconditional, help: "Training steps, at most 10^9 (default 10000).") var steps: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default 1024).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Learning rate (default 0.001).") var lr: Double?
+    @Option(parsing: .unconditional, help: "Learning-rate schedule (default constant).")
+    var schedule: LearningRateSchedule?
+    @Option(name: .customLong("warmup-steps"), parsing: .unconditional, help: "Warmup steps for warmup-cosine (default 0).")
+    var warmupSteps: Int?
+    @Option(parsing: .unconditional, help: "Optimizer (default adam).") var optimizer: OptimizerKind?
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional,
+            help: "Weight decay (L2 for adam, decoupled for adamw; default 0).")
+    var weightDecay: Double?
+    @Option(name: .customLong("best-of"), parsing: .unconditional,
+            help: "Train N seeds per instance and keep the lowest-loss one (default 1).")
+    var bestOf: Int?
+    @Option(parsing: .unconditional, help: "Random seed (default 0).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Worker threads (results do not depend on it; default: all cores).")
+    var threads: Int = availableProcessorCount
+    @Option(parsing: .unconditional, help: "Output run folder (must not exist); default runs/train-<time>.") var out: String?
+    @Option(parsing: .unconditional, help: "Re-run a saved config.json or run folder; see the discussion for other flags.")
+    var config: String?
+    @Flag(help: "Print only the run folder's path on stdout; no progress.") var quiet = false
     @Flag(name: .customLong("no-report"), help: "Skip figures/ and report.html.") var noReport = false
 
+    /// The config the flags describe (not yet validated: `TrainingConfig.validate()` does that, once).
     func resolvedConfig() throws -> TrainingConfig {
+        var c: TrainingConfig
         if let config {
-            return try RunFolder.decodeJSON(RunConfigFile.self, from: URL(fileURLWithPath: config)).config
+            let shaping: [(String, Bool)] = [
+                ("--features", features != nil), ("--hidden", hidden != nil), ("--instances", instances != nil),
+                ("--feature-probability", featureProbability != nil), ("--sparsity", sparsity != nil),
+                ("--importance-decay", importanceDecay != nil), ("--distribution", distribution != nil),
+            ]
+            if let flag = shaping.first(where: \.1)?.0 {
+                throw ConfigError("\(flag) cannot be combined with --config: it would change the saved per-feature tables; edit the config.json instead")
+            }
+            c = try RunConfigFile.read(from: URL(fileURLWithPath: config)).config
+        } else {
+            c = try configFromFlags()
         }
-        guard features > 0 else { throw ConfigError("--features \(features) is invalid; it must be a positive integer") }
-        guard hidden > 0 else { throw ConfigError("--hidden \(hidden) is invalid; it must be a positive integer") }
-        if let instances, instances <= 0 {
-            throw ConfigError("--instances \(instances) is invalid; it must be a positive integer")
-        }
-        guard importanceDecay > 0 && importanceDecay.isFinite else {
-            throw ConfigError("--importance-decay \(importanceDecay) is invalid; it must be a positive finite number")
-        }
+        if let model { c.model = model }
+        if let steps { c.steps = steps }
+        if let batchSize { c.batchSize = batchSize }
+        if let lr { c.learningRate = lr }
+        if let schedule { c.schedule = schedule }
+        if let warmupSteps { c.warmupSteps = warmupSteps }
+        if let optimizer { c.optimizer = optimizer }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let bestOf { c.bestOf = bestOf }
+        if let seed { c.seed = seed }
+        return c
+    }
+
+    /// Builds the per-instance tables from --features, --hidden, --instances, the probability list and the
+    /// importance decay. Only what `validate()` cannot see is checked here: how the lists combine.
+    func configFromFlags() throws -> TrainingConfig {
+        let n = features ?? 5, decay = importanceDecay ?? 0.9
         if featureProbability != nil && sparsity != nil {
             throw ConfigError("--feature-probability and --sparsity were both given; give one (S = 1 - p)")
+        }
+        try TrainingConfig.checkShape(featureCount: n, hiddenCount: hidden ?? 2, instanceCount: instances ?? 1)
+        guard decay > 0 && decay.isFinite else {
+            throw ConfigError("--importance-decay: \(decay) is invalid; it must be a positive finite number")
         }
         var probabilities: [Double]
         var flag = "--feature-probability"
@@ -81,47 +166,45 @@ struct Train: ParsableCommand {
         } else if let list = sparsity {
             flag = "--sparsity"
             if let bad = list.values.first(where: { !($0 >= 0 && $0 < 1) }) {
-                throw ConfigError("--sparsity \(bad) is invalid; it must be in [0, 1) (S = 1 - p)")
+                throw ConfigError("--sparsity: \(bad) is invalid; it must be in [0, 1) (S = 1 - p)")
             }
             probabilities = list.values.map { 1 - $0 }
         } else {
             probabilities = TrainingConfig.geometricProbabilities(count: instances ?? 10).map(Double.init)
         }
-        if let bad = probabilities.first(where: { !($0 > 0 && $0 <= 1) }) {
-            throw ConfigError("\(flag) value p = \(bad) is invalid; p must be in (0, 1]")
-        }
         let count = instances ?? probabilities.count
+        try TrainingConfig.checkShape(featureCount: n, hiddenCount: hidden ?? 2, instanceCount: count)
         if probabilities.count == 1 { probabilities = Array(repeating: probabilities[0], count: count) }
         guard probabilities.count == count else {
             throw ConfigError("\(flag) has \(probabilities.count) values but --instances is \(count); give one value per instance or one for all")
         }
-        var c = TrainingConfig.standard(model: model, featureCount: features, hiddenCount: hidden,
-                                        featureProbabilities: probabilities.map(Float.init),
-                                        importanceDecay: Float(importanceDecay), distribution: distribution,
-                                        steps: steps, batchSize: batchSize, learningRate: lr, bestOf: bestOf, seed: seed)
-        c.schedule = schedule
-        c.warmupSteps = warmupSteps
-        c.optimizer = optimizer
-        c.weightDecay = weightDecay
+        let c = TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: hidden ?? 2,
+                                        featureProbabilities: probabilities.map(Float.init), importanceDecay: Float(decay),
+                                        distribution: distribution ?? .independent)
+        // I_i = R^i can overflow Float32 for R > 1: refused here, naming the flag (validate would name the table).
+        if let i = c.importance[0].firstIndex(where: { !$0.isFinite }) {
+            throw ConfigError("--importance-decay: \(decay) is invalid for \(n) features; I_\(i) = \(decay)^\(i) overflows Float32 (use R ≤ 1 or fewer features)")
+        }
         return c
     }
 
     func run() throws {
-        try reportingErrors {
-            guard threads > 0 else { throw ConfigError("--threads \(threads) is invalid; it must be a positive integer") }
-            let config = try resolvedConfig()
-            try config.validate()
-            let folder = URL(fileURLWithPath: out ?? defaultRunPath(prefix: "train"))
-            try RunFolder.checkWritable(folder)
-            let bar = ProgressBar(label: "train")
-            let result = try Trainer(config: config, threads: threads).train(progress: bar.update)
-            let run = TrainedRun(result: result)
-            var files = try run.files()
-            if !noReport { files.merge(RunReport.files(run)) { $1 } }
-            try RunFolder.write(files, to: folder)
-            print(folder.path)
-            if !quiet { print(instanceTable(run)) }
-        }
+        try checkThreads(threads)
+        let config = try resolvedConfig()
+        try config.validate()
+        try config.checkMemory(threads: threads, available: machineMemory())
+        let folder = try outputFolder(out, prefix: "train")
+        try RunFolder.checkWritable(folder)
+        let cleanup = PartialFolderCleanup(output: folder)
+        let bar = quiet ? nil : ProgressBar(label: "train")
+        let result = try Trainer(config: config, threads: threads).train(progress: bar.map { $0.update })
+        let run = TrainedRun(result: result)
+        var files = try run.files()
+        if !noReport { files.merge(RunReport.files(run)) { $1 } }
+        try RunFolder.write(files, to: folder)
+        withExtendedLifetime(cleanup) {}
+        print(folder.path)
+        if !quiet { print(instanceTable(run)) }
     }
 }
 

@@ -6,7 +6,7 @@ import Testing
 
 /// The products directory holding `tms`: next to the test bundle (on Linux `Bundle.main.bundleURL` is the
 /// products directory itself; on macOS the .xctest bundle sits inside it).
-private let tmsExecutable: URL? = {
+let tmsExecutable: URL? = {
     let fm = FileManager.default
     var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
     if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
@@ -17,7 +17,7 @@ private let tmsExecutable: URL? = {
     return candidates.map { $0.appendingPathComponent("tms") }.first { fm.isExecutableFile(atPath: $0.path) }
 }()
 
-private struct Outcome {
+struct Outcome {
     let status: Int32
     let stdout: String
     let stderr: String
@@ -25,7 +25,7 @@ private struct Outcome {
     var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
 }
 
-private func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome {
+func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome {
     let executable = try #require(tmsExecutable, "no tms executable next to the test bundle \(Bundle.main.bundleURL.path)")
     let process = Process()
     process.executableURL = executable
@@ -50,16 +50,16 @@ private func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome 
                    stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
-private final class DataBox: @unchecked Sendable { var data = Data() }
+final class DataBox: @unchecked Sendable { var data = Data() }
 
 /// A fresh empty temporary directory, removed by the caller.
-private func temporaryDirectory() throws -> URL {
+func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("tms-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
 
-private let tinyTrain = ["train", "--features", "5", "--hidden", "2", "--instances", "2", "--steps", "50", "--batch-size", "64"]
+let tinyTrain = ["train", "--features", "5", "--hidden", "2", "--instances", "2", "--steps", "50", "--batch-size", "64"]
 
 /// Reads a safetensors file with Foundation only: (name → shape) and (name → Float values).
 private func readSafetensors(_ url: URL) throws -> (shapes: [String: [Int]], values: [String: [Float]], metadata: [String: String]) {

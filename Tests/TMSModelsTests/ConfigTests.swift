@@ -18,67 +18,82 @@ struct InvalidConfigCase: Sendable, CustomTestStringConvertible {
 
     static let all: [InvalidConfigCase] = [
         .init(name: "p above 1", change: { $0.featureProbability[1][2] = 1.5 },
-              message: "feature probability 1.5 (instance 1, feature 2) is invalid; it must be in (0, 1]"),
+              message: "--feature-probability (or --sparsity) / featureProbability: 1.5 (instance 1, feature 2) is invalid; it must be in (0, 1] (sparsity S = 1 - p in [0, 1))"),
         .init(name: "p zero", change: { $0.featureProbability[0][0] = 0 },
-              message: "feature probability 0.0 (instance 0, feature 0) is invalid; it must be in (0, 1]"),
+              message: "--feature-probability (or --sparsity) / featureProbability: 0.0 (instance 0, feature 0) is invalid; it must be in (0, 1] (sparsity S = 1 - p in [0, 1))"),
         .init(name: "p negative", change: { $0.featureProbability[0][1] = -0.1 },
-              message: "feature probability -0.1 (instance 0, feature 1) is invalid; it must be in (0, 1]"),
+              message: "--feature-probability (or --sparsity) / featureProbability: -0.1 (instance 0, feature 1) is invalid; it must be in (0, 1] (sparsity S = 1 - p in [0, 1))"),
         .init(name: "p NaN", change: { $0.featureProbability[0][3] = .nan },
-              message: "feature probability nan (instance 0, feature 3) is invalid; it must be in (0, 1]"),
+              message: "--feature-probability (or --sparsity) / featureProbability: nan (instance 0, feature 3) is invalid; it must be in (0, 1] (sparsity S = 1 - p in [0, 1))"),
         .init(name: "zero features", change: { $0.featureCount = 0 },
-              message: "feature count = 0 is invalid; it must be a positive integer"),
+              message: "--features / featureCount: 0 is invalid; it must be an integer in 1...16777216"),
         .init(name: "zero hidden", change: { $0.hiddenCount = 0 },
-              message: "hidden count = 0 is invalid; it must be a positive integer"),
+              message: "--hidden / hiddenCount: 0 is invalid; it must be an integer in 1...16777216"),
         .init(name: "zero instances", change: { $0.instanceCount = 0 },
-              message: "instance count = 0 is invalid; it must be a positive integer"),
+              message: "--instances / instanceCount: 0 is invalid; it must be an integer in 1...16777216"),
         .init(name: "zero steps", change: { $0.steps = 0 },
-              message: "steps = 0 is invalid; it must be a positive integer"),
+              message: "--steps / steps: 0 is invalid; it must be an integer in 1...1000000000"),
         .init(name: "negative batch", change: { $0.batchSize = -4 },
-              message: "batch size = -4 is invalid; it must be a positive integer"),
+              message: "--batch-size / batchSize: -4 is invalid; it must be an integer in 1...16777216"),
         .init(name: "best-of zero", change: { $0.bestOf = 0 },
-              message: "best-of = 0 is invalid; it must be a positive integer"),
+              message: "--best-of / bestOf: 0 is invalid; it must be an integer in 1...16777216"),
         .init(name: "probability rows", change: { $0.featureProbability.removeLast() },
-              message: "feature probability has 1 instance rows; expected 2 (one per instance)"),
+              message: "--feature-probability (or --sparsity) / featureProbability: has 1 instance rows; expected 2 (one per instance)"),
         .init(name: "importance rows", change: { $0.importance.append([1, 1, 1, 1]) },
-              message: "importance has 3 instance rows; expected 2 (one per instance)"),
+              message: "--importance-decay / importance: has 3 instance rows; expected 2 (one per instance)"),
         .init(name: "probability row length", change: { $0.featureProbability[1] = [0.2, 0.2, 0.2] },
-              message: "feature probability of instance 1 has 3 values; expected 4 (one per feature)"),
+              message: "--feature-probability (or --sparsity) / featureProbability: instance 1 has 3 values; expected 4 (one per feature)"),
         .init(name: "importance row length", change: { $0.importance[0].append(0.5) },
-              message: "importance of instance 0 has 5 values; expected 4 (one per feature)"),
-        .init(name: "importance zero", change: { $0.importance[1][3] = 0 },
-              message: "importance 0.0 (instance 1, feature 3) is invalid; it must be a positive finite number"),
+              message: "--importance-decay / importance: instance 0 has 5 values; expected 4 (one per feature)"),
+        .init(name: "importance negative", change: { $0.importance[1][3] = -0.5 },
+              message: "--importance-decay / importance: -0.5 (instance 1, feature 3) is invalid; it must be a finite number ≥ 0"),
+        .init(name: "importance all zero", change: { $0.importance[1] = [0, 0, 0, 0] },
+              message: "--importance-decay / importance: instance 1 has no feature with importance > 0; its loss would be identically zero"),
         .init(name: "importance infinite", change: { $0.importance[0][0] = .infinity },
-              message: "importance inf (instance 0, feature 0) is invalid; it must be a positive finite number"),
+              message: "--importance-decay / importance: inf (instance 0, feature 0) is invalid; it must be a finite number ≥ 0"),
         .init(name: "anticorrelated p > 0.5", change: {
                   $0.distribution = .anticorrelatedPairs
                   $0.featureProbability[1] = [0.6, 0.6, 0.6, 0.6]
               },
-              message: "feature probability 0.6 is invalid for anticorrelated-pairs; it must be at most 0.5"),
+              message: "--feature-probability (or --sparsity) / featureProbability: 0.6 (instance 1) is invalid for anticorrelated-pairs; it must be at most 0.5"),
         .init(name: "odd count for pairs", change: {
                   $0 = TrainingConfig.standard(featureCount: 5, hiddenCount: 2, featureProbabilities: [0.1],
                                                distribution: .correlatedPairs)
               },
-              message: "feature count 5 is odd; correlated-pairs needs an even feature count"),
+              message: "--features / featureCount: 5 is odd; correlated-pairs needs an even feature count"),
         .init(name: "pair with two probabilities", change: {
                   $0.distribution = .correlatedPairs
                   $0.featureProbability[0] = [0.1, 0.2, 0.3, 0.3]
               },
-              message: "features 0 and 1 of instance 0 form a pair but have probabilities 0.1 and 0.2; paired features must share one"),
+              message: "--feature-probability (or --sparsity) / featureProbability: features 0 and 1 of instance 0 form a pair but have probabilities 0.1 and 0.2; paired features must share one"),
         .init(name: "NaN learning rate", change: { $0.learningRate = .nan },
-              message: "learning rate nan is invalid; it must be a positive finite number"),
+              message: "--lr / learningRate: nan is invalid; it must be a positive finite number"),
         .init(name: "zero learning rate", change: { $0.learningRate = 0 },
-              message: "learning rate 0.0 is invalid; it must be a positive finite number"),
+              message: "--lr / learningRate: 0.0 is invalid; it must be a positive finite number"),
         .init(name: "infinite learning rate", change: { $0.learningRate = .infinity },
-              message: "learning rate inf is invalid; it must be a positive finite number"),
+              message: "--lr / learningRate: inf is invalid; it must be a positive finite number"),
         .init(name: "negative weight decay", change: { $0.weightDecay = -0.01 },
-              message: "weight decay -0.01 is invalid; it must be a finite number ≥ 0"),
+              message: "--weight-decay / weightDecay: -0.01 is invalid; it must be a finite number ≥ 0"),
         .init(name: "warmup as long as training", change: {
                   $0.schedule = .warmupCosine
                   $0.warmupSteps = 100
               },
-              message: "warmup steps 100 is invalid; it must be in 0..<100 (the step count)"),
+              message: "--warmup-steps / warmupSteps: 100 is invalid; it must be in 0..<100 (the step count) for warmup-cosine"),
         .init(name: "beta1 of 1", change: { $0.beta1 = 1 },
-              message: "Adam betas (1.0, 0.999) and epsilon 1e-08 are invalid; betas must be in [0, 1) and epsilon > 0"),
+              message: "beta1: 1.0 is invalid; it must be in [0, 1)"),
+        // Values that passed before (issue 9): a negative warmup with another schedule, absurd sizes.
+        .init(name: "negative warmup, constant schedule", change: { $0.warmupSteps = -5 },
+              message: "--warmup-steps / warmupSteps: -5 is invalid; it must be ≥ 0"),
+        .init(name: "steps beyond 10^9", change: { $0.steps = Int.max },
+              message: "--steps / steps: 9223372036854775807 is invalid; it must be an integer in 1...1000000000"),
+        .init(name: "evaluation batches of 10^9", change: { $0.evaluationBatches = 1_000_000_000 },
+              message: "evaluationBatches: 1000000000 is invalid; it must be an integer in 1...10000"),
+        .init(name: "batch × features beyond 32-bit offsets", change: {
+                  $0 = TrainingConfig.standard(featureCount: 1 << 20, hiddenCount: 2, featureProbabilities: [0.1], batchSize: 1 << 12)
+              },
+              message: "--batch-size / batchSize: 4096 with 1048576 features is invalid; batch size × features must be below 2^31 (sparse batches use 32-bit offsets)"),
+        .init(name: "beta2 negative", change: { $0.beta2 = -0.1 }, message: "beta2: -0.1 is invalid; it must be in [0, 1)"),
+        .init(name: "epsilon zero", change: { $0.epsilon = 0 }, message: "epsilon: 0.0 is invalid; it must be a positive finite number"),
     ]
 }
 
@@ -219,4 +234,25 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-12) -> Boo
     #expect(try JSONDecoder().decode(TrainingConfig.self, from: data) == c)
     let text = String(decoding: data, as: UTF8.self)
     #expect(text.contains("\"relu-output\"") && text.contains("\"warmup-cosine\"") && text.contains("\"adamw\""))
+}
+
+/// Importance that underflows Float32 (I_i = 0.9^i for i ≥ 987) is a feature the loss ignores, not an error.
+@Test func underflowingImportanceIsAccepted() throws {
+    let c = TrainingConfig.standard(featureCount: 1000, hiddenCount: 2, featureProbabilities: [0.1], importanceDecay: 0.9)
+    #expect(c.importance[0][999] == 0)
+    try c.validate()
+}
+
+@Test func memoryEstimateRefusesWhatCannotFitAndNamesBothNumbers() throws {
+    let small = TrainingConfig.standard(featureCount: 20, hiddenCount: 5, featureProbabilities: [0.1, 0.01])
+    try small.checkMemory(threads: 2, available: 1e9)
+    #expect(small.estimatedMemoryBytes(threads: 2) < 1e8)
+    let huge = TrainingConfig.standard(featureCount: 100_000, hiddenCount: 100_000, featureProbabilities: [0.1])
+    // W, gradient, two Adam moments and more: at least 4 matrices of 10^10 Float32 values.
+    #expect(huge.estimatedMemoryBytes(threads: 2) > 4 * 4e10)
+    #expect(throws: ConfigError.self) { try huge.checkMemory(threads: 2, available: 64e9) }
+    do { try huge.checkMemory(threads: 2, available: 64e9) } catch let error as ConfigError {
+        #expect(error.description.hasPrefix("this run needs about "))
+        #expect(error.description.contains("GB of memory") && error.description.contains("the machine has 64 GB"))
+    }
 }

@@ -223,7 +223,7 @@ private final class ProgressRecorder: @unchecked Sendable {
 @Test func trainingValidatesTheConfig() {
     var config = smallConfig(model: .linear)
     config.learningRate = -1
-    #expect(throws: ConfigError("learning rate -1.0 is invalid; it must be a positive finite number")) {
+    #expect(throws: ConfigError("--lr / learningRate: -1.0 is invalid; it must be a positive finite number")) {
         try Trainer(config: config).train()
     }
 }
