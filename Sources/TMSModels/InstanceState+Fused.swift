@@ -21,21 +21,42 @@ enum AbsModel: ModelFlags {
 /// lives in registers) and `WorkspaceScratch` (any n·m up to `InstanceState.fusedModelLimit`, in L1).
 /// The kernel's arithmetic is written once, in `InstanceState.fusedRows`, for both.
 protocol FusedScratch {
+    associatedtype Vectors: FusedVectors
     var n: Int { get }
     var m: Int { get }
+    /// Storage for one vector of 8 rows' x, h and δ (fresh per vector: for fixed shapes, registers).
+    func makeVectors() -> Vectors
     /// E_ik (encoder row i, hidden unit k), D_ik (decoder row i), b_i, I_i.
     func encoderWeight(_ i: Int, _ k: Int) -> Float
     func decoderWeight(_ i: Int, _ k: Int) -> Float
     func bias(_ i: Int) -> Float
     func importance(_ i: Int) -> Float
-    /// Eight rows' x_i, h_k, δ_i.
-    subscript(x i: Int) -> SIMD8<Float> { get set }
-    subscript(h k: Int) -> SIMD8<Float> { get set }
-    subscript(delta i: Int) -> SIMD8<Float> { get set }
     /// Lane-wise sums: ∂W [m][n] (tied: both products; `abs`: x·∂hᵀ), ∂W₂ [n][m] (`abs`), ∂b [n].
     subscript(gradW k: Int, i: Int) -> SIMD8<Float> { get set }
     subscript(gradW2 i: Int, k: Int) -> SIMD8<Float> { get set }
     subscript(gradBias i: Int) -> SIMD8<Float> { get set }
+}
+
+/// Eight rows' x_i, h_k, δ_i.
+protocol FusedVectors {
+    subscript(x i: Int) -> SIMD8<Float> { get set }
+    subscript(h k: Int) -> SIMD8<Float> { get set }
+    subscript(delta i: Int) -> SIMD8<Float> { get set }
+}
+
+struct FixedVectors<let N: Int, let M: Int>: FusedVectors {
+    private var xv = InlineArray<N, SIMD8<Float>>(repeating: .zero), dv = InlineArray<N, SIMD8<Float>>(repeating: .zero)
+    private var hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
+    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) set { xv[i] = newValue } }
+    subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) set { hv[k] = newValue } }
+    subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) set { dv[i] = newValue } }
+}
+
+struct WorkspaceVectors: FusedVectors {
+    let xv, hv, dv: UnsafeMutablePointer<SIMD8<Float>>
+    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) nonmutating set { xv[i] = newValue } }
+    subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) nonmutating set { hv[k] = newValue } }
+    subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) nonmutating set { dv[i] = newValue } }
 }
 
 /// n = N, m = M at compile time: parameters copied into inline arrays, everything else in registers.
@@ -45,8 +66,6 @@ struct FixedScratch<let N: Int, let M: Int>: FusedScratch {
     private var enc = InlineArray<M, InlineArray<N, Float>>(repeating: InlineArray(repeating: 0))
     private var dec = InlineArray<N, InlineArray<M, Float>>(repeating: InlineArray(repeating: 0))
     private var b = InlineArray<N, Float>(repeating: 0), imp = InlineArray<N, Float>(repeating: 0)
-    private var xv = InlineArray<N, SIMD8<Float>>(repeating: .zero), dv = InlineArray<N, SIMD8<Float>>(repeating: .zero)
-    private var hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
     private var gW = InlineArray<M, InlineArray<N, SIMD8<Float>>>(repeating: InlineArray(repeating: .zero))
     private var gW2 = InlineArray<N, InlineArray<M, SIMD8<Float>>>(repeating: InlineArray(repeating: .zero))
     private var gb = InlineArray<N, SIMD8<Float>>(repeating: .zero)
@@ -57,13 +76,11 @@ struct FixedScratch<let N: Int, let M: Int>: FusedScratch {
             b[i] = state.bias[i]; imp[i] = state.importance[i]
         }
     }
+    @inline(__always) func makeVectors() -> FixedVectors<N, M> { FixedVectors() }
     @inline(__always) func encoderWeight(_ i: Int, _ k: Int) -> Float { enc[k][i] }
     @inline(__always) func decoderWeight(_ i: Int, _ k: Int) -> Float { dec[i][k] }
     @inline(__always) func bias(_ i: Int) -> Float { b[i] }
     @inline(__always) func importance(_ i: Int) -> Float { imp[i] }
-    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) set { xv[i] = newValue } }
-    subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) set { hv[k] = newValue } }
-    subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) set { dv[i] = newValue } }
     subscript(gradW k: Int, i: Int) -> SIMD8<Float> { @inline(__always) get { gW[k][i] } @inline(__always) set { gW[k][i] = newValue } }
     subscript(gradW2 i: Int, k: Int) -> SIMD8<Float> { @inline(__always) get { gW2[i][k] } @inline(__always) set { gW2[i][k] = newValue } }
     subscript(gradBias i: Int) -> SIMD8<Float> { @inline(__always) get { gb[i] } @inline(__always) set { gb[i] = newValue } }
@@ -82,13 +99,11 @@ struct WorkspaceScratch: FusedScratch {
         xv = ws.fused; hv = xv + n; dv = hv + m; gW = dv + n; gW2 = gW + m * n; gb = gW2 + n * m
         gW.update(repeating: .zero, count: 2 * m * n + n)
     }
+    @inline(__always) func makeVectors() -> WorkspaceVectors { WorkspaceVectors(xv: xv, hv: hv, dv: dv) }
     @inline(__always) func encoderWeight(_ i: Int, _ k: Int) -> Float { encoder[i * mPad + k] }
     @inline(__always) func decoderWeight(_ i: Int, _ k: Int) -> Float { decoderT[i * mPad + k] }
     @inline(__always) func bias(_ i: Int) -> Float { biasValues[i] }
     @inline(__always) func importance(_ i: Int) -> Float { importanceValues[i] }
-    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) nonmutating set { xv[i] = newValue } }
-    subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) nonmutating set { hv[k] = newValue } }
-    subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) nonmutating set { dv[i] = newValue } }
     subscript(gradW k: Int, i: Int) -> SIMD8<Float> {
         @inline(__always) get { gW[k * n + i] } @inline(__always) nonmutating set { gW[k * n + i] = newValue }
     }
@@ -113,19 +128,15 @@ extension InstanceState {
         let inputs = scatterInputs(span, dense: true, workspace: ws, csr: batchCSR)
         defer { clearScatteredInputs(inputs, span, workspace: ws) }
         let x = inputs.dense!, xs = inputs.denseStride
-        func run<S: FusedScratch>(_ scratch: S) -> Double {
-            var s = scratch
-            return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        }
         switch (n, m) {
-        case (2, 1): return run(FixedScratch<2, 1>(self))
-        case (3, 2): return run(FixedScratch<3, 2>(self))
-        case (4, 2): return run(FixedScratch<4, 2>(self))
-        case (5, 2): return run(FixedScratch<5, 2>(self))
-        case (6, 2): return run(FixedScratch<6, 2>(self))
-        case (6, 3): return run(FixedScratch<6, 3>(self))
-        case (3, 6): return run(FixedScratch<3, 6>(self))
-        default: return run(WorkspaceScratch(self, ws))
+        case (2, 1): var s = FixedScratch<2, 1>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (3, 2): var s = FixedScratch<3, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (4, 2): var s = FixedScratch<4, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (5, 2): var s = FixedScratch<5, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (6, 2): var s = FixedScratch<6, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (6, 3): var s = FixedScratch<6, 3>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (3, 6): var s = FixedScratch<3, 6>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        default: var s = WorkspaceScratch(self, ws); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
         }
     }
 
@@ -141,51 +152,52 @@ extension InstanceState {
         var loss0 = zero, loss1 = zero
         let full = span.rows / 8
         for v in 0..<(span.R / 8) {
-            for i in 0..<n { s[x: i] = Kernels.load8(x + i * xs, 8 * v) }
+            var vec = s.makeVectors()
+            for i in 0..<n { vec[x: i] = Kernels.load8(x + i * xs, 8 * v) }
             // Encode: h_k = act(Σ_i E_ik x_i), two FMA chains.
             for k in 0..<m {
                 var a0 = zero, a1 = zero
                 var i = 0
                 while i + 1 < n {
-                    a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), s[x: i])
-                    a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), s[x: i + 1])
+                    a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i])
+                    a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), vec[x: i + 1])
                     i += 2
                 }
-                if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), s[x: i]) }
+                if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i]) }
                 let pre = a0 + a1
-                s[h: k] = F.reluHidden ? pre.replacing(with: 0, where: pre .< 0) : pre
+                vec[h: k] = F.reluHidden ? pre.replacing(with: 0, where: pre .< 0) : pre
             }
             // Decode and loss: y_i = b_i + Σ_k D_ik h_k, x′ = act(y), δ_i = 2 s I_i (x′ − t)·act′(y).
             let valid = v < full ? nil : lane .>= SIMD8<Int32>(repeating: Int32(span.rows - 8 * v))
             for i in 0..<n {
                 var y = SIMD8<Float>(repeating: s.bias(i))
-                for k in 0..<m { y = y.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), s[h: k]) }
+                for k in 0..<m { y = y.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[h: k]) }
                 let out = F.reluOut ? y.replacing(with: 0, where: y .< 0) : y
-                let t = F.signed ? absoluteValue(s[x: i]) : s[x: i]
+                let t = F.signed ? absoluteValue(vec[x: i]) : vec[x: i]
                 var diff = out - t
                 if let valid { diff = diff.replacing(with: 0, where: valid) }
                 let imp = s.importance(i)
                 if i & 1 == 0 { loss0 = loss0.addingProduct(SIMD8(repeating: imp) * diff, diff) } else { loss1 = loss1.addingProduct(SIMD8(repeating: imp) * diff, diff) }
                 var d = SIMD8<Float>(repeating: span.scale2 * imp) * diff
                 if F.reluOut { d = d.replacing(with: 0, where: y .<= 0) }
-                s[delta: i] = d
+                vec[delta: i] = d
             }
             guard grads != nil else { continue }
             // Backward: ∂b += δ; ∂h_k = Σ_i D_ik δ_i (masked behind a hidden ReLU); ∂E_ik += x_i ∂h_k, and
             // (paired with it) ∂D_ik += δ_i h_k.
-            for i in 0..<n { s[gradBias: i] += s[delta: i] }
+            for i in 0..<n { s[gradBias: i] += vec[delta: i] }
             for k in 0..<m {
                 var a = zero
-                for i in 0..<n { a = a.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), s[delta: i]) }
-                let dh = F.reluHidden ? a.replacing(with: 0, where: s[h: k] .<= 0) : a
+                for i in 0..<n { a = a.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[delta: i]) }
+                let dh = F.reluHidden ? a.replacing(with: 0, where: vec[h: k] .<= 0) : a
                 if F.tied {
-                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(s[x: i], dh).addingProduct(s[delta: i], s[h: k]) }
+                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh).addingProduct(vec[delta: i], vec[h: k]) }
                 } else {
-                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(s[x: i], dh) }
+                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh) }
                 }
             }
             if !F.tied {
-                for i in 0..<n { for k in 0..<m { s[gradW2: i, k] = s[gradW2: i, k].addingProduct(s[delta: i], s[h: k]) } }
+                for i in 0..<n { for k in 0..<m { s[gradW2: i, k] = s[gradW2: i, k].addingProduct(vec[delta: i], vec[h: k]) } }
             }
         }
         if let grads {

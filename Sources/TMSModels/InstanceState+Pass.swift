@@ -6,41 +6,19 @@ enum PathChoice: Sendable { case automatic, dense, sparse }
 
 struct PassPaths: Sendable {
     /// Dense: h = W x and ∂W += x·∂hᵀ as register-tiled products over a dense chunk. Sparse: both from the
-    /// CSR non-zeros only.
+    /// CSR non-zeros only. Automatic: dense batches dense, CSR ones by `BatchPlan.takesDenseInputs`.
     var inputs = PathChoice.automatic
     /// Dense: ∂h = W δ and ∂W_out += δ hᵀ as register-tiled products. Sparse: only from the non-zero δ_i.
+    /// Automatic: per chunk, sparse below `BatchPlan.denseOutputGradientDensity`.
     var outputGradients = PathChoice.automatic
     /// Dense: the fused small-model kernel (all of a row's forward and backward in registers), when the
     /// inputs and output gradients are dense and the model small. Sparse: never. Automatic: for models of at
-    /// most `InstanceState.tinyModelSize` weights.
+    /// most `BatchPlan.tinyModelSize` weights (`BatchPlan.fusedKernel`).
     var fusedSmallModel = PathChoice.automatic
     static let automatic = PassPaths()
 }
 
 extension InstanceState {
-    /// The input density of a CSR batch above which the dense input kernels win: their two products cost
-    /// 2·n·m per row at near-peak speed, the sparse ones an mPad-wide axpy (~3× slower per FMA) per
-    /// non-zero plus two small transposes. (400→30: sparse inputs 2.6× faster at p = 0.04.)
-    var denseInputThreshold: Double { 0.4 * Double(m) / Double(mPad) }
-    /// The output-gradient density above which the dense output-side kernels win, measured with
-    /// `tms train` on the benchmark shapes: for 400→30 at p = 0.01 the sparse path is ~5×
-    /// cheaper at 2–5 % density but loses at 14 % (factor 0.1 beat 0.3 by ~10 %); for `abs` 100→40 at
-    /// p = 0.03 it still wins at 17–22 % (factor 0.3 beat 0.1 by ~10 %), its dense output side being two
-    /// separate products.
-    var denseOutputGradientThreshold: Double {
-        guard model.hasOutputReLU else { return 0 }
-        return (model.isTied ? 0.1 : 0.3) * Double(m) / Double(mPad)
-    }
-
-    /// Models this small take the dense kernels at any density: a dense row costs less than the sparse
-    /// path's bookkeeping (lists, transposes, zeroing).
-    static let tinyModelSize = 64
-
-    /// Whether the dense input kernels win at input density `density`.
-    func prefersDenseInputs(density: Double) -> Bool {
-        n * m <= Self.tinyModelSize || density >= denseInputThreshold
-    }
-
     /// Whether the current batch takes the dense input kernels: always when it is held densely (making it
     /// sparse costs more than the dense products save), otherwise by its measured density.
     func usesDenseInputs(_ paths: PassPaths) -> Bool {
@@ -48,8 +26,8 @@ extension InstanceState {
         case .dense: return true
         case .sparse: return false
         case .automatic:
-            if denseBatchIsCurrent { return true }
-            return prefersDenseInputs(density: Double(csrBatch.nonZeroCount) / Double(max(1, currentBatchSize * n)))
+            return denseBatchIsCurrent
+                || plan.takesDenseInputs(nonZeros: csrBatch.nonZeroCount, entries: currentBatchSize * n)
         }
     }
 
@@ -117,7 +95,7 @@ extension InstanceState {
 
     /// Whether the next pass should list its non-zero δ while sweeping (so it can take the sparse output
     /// path): the last batch's δ density, a deterministic function of the training so far.
-    var expectsSparseOutputGradients: Bool { outputGradientDensity < denseOutputGradientThreshold }
+    var expectsSparseOutputGradients: Bool { outputGradientDensity < plan.denseOutputGradientDensity }
 
     private func recordOutputGradientDensity(_ count: Int, batchSize B: Int) {
         outputGradientDensity = Double(count) / Double(max(1, B * n))
@@ -142,7 +120,7 @@ extension InstanceState {
         switch paths.fusedSmallModel {
         case .dense: return true
         case .sparse: return false
-        case .automatic: return n * m <= Self.tinyModelSize
+        case .automatic: return plan.fusedKernel
         }
     }
 
@@ -187,7 +165,7 @@ extension InstanceState {
         let denseDeltas = switch outputGradients {
         case .dense: true
         case .sparse: false
-        case .automatic: !listing || Double(deltaCount) >= denseOutputGradientThreshold * Double(span.rows * n)
+        case .automatic: !listing || Double(deltaCount) >= plan.denseOutputGradientDensity * Double(span.rows * n)
         }
         outputBackward(span, denseDeltas: denseDeltas, inputsDense: inputs.dense != nil, rowMajorHidden: &rowMajorHidden,
                        gradDecoderT: grads + (tied ? 0 : n * mPad), workspace: ws)

@@ -24,6 +24,8 @@ final class InstanceState: @unchecked Sendable {
     let model: ModelKind
     let n: Int, m: Int, mPad: Int, nPad: Int
     let sampler: FeatureSampler
+    /// How this instance's batches are drawn and passed, decided once.
+    let plan: BatchPlan
     var dataStream: RandomStream
     /// Adam step count t (1-based after the first update), β₁ᵗ and β₂ᵗ, and the betas they were built from.
     var adamStep = 0
@@ -78,6 +80,8 @@ final class InstanceState: @unchecked Sendable {
         self.n = n; self.m = m
         mPad = roundUp(m, toMultipleOf: 8); nPad = roundUp(n, toMultipleOf: 16)
         self.sampler = sampler
+        plan = BatchPlan(model: model, featureCount: n, hiddenCount: m, drawing: sampler.drawing,
+                         uniformProbability: sampler.uniformProbability)
         self.dataStream = dataStream
         csrBatch = SparseBatch(batchSize: batchSize, featureCount: n)
         trainingBatchSize = batchSize
@@ -133,10 +137,15 @@ final class InstanceState: @unchecked Sendable {
     /// Number of chunks of a batch of `B` rows.
     func chunkCount(batchSize B: Int) -> Int { (B + chunkRows - 1) / chunkRows }
 
-    /// Whether training batches go straight into the dense buffer: lane-drawn batches, and skip-sampled ones
-    /// that the dense kernels would take anyway (tiny models).
-    var samplesTrainingBatchesDensely: Bool {
-        sampler.samplesDensely && (sampler.drawsLanes || prefersDenseInputs(density: Double(sampler.uniformProbability ?? 1)))
+    /// Whether training batches go straight into the dense buffer (`BatchPlan.denseTrainingBatches`).
+    var samplesTrainingBatchesDensely: Bool { plan.denseTrainingBatches }
+
+    /// Whether every parameter (weights and biases) is finite.
+    var parametersAreFinite: Bool {
+        func finite(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Bool {
+            UnsafeBufferPointer(start: p, count: count).allSatisfy { $0.isFinite }
+        }
+        return finite(encoder, n * mPad) && (model.isTied || finite(decoderT, n * mPad)) && finite(bias, nPad)
     }
 
     /// Allocates this instance's own dense batch buffer up front (for batches split across workers).
