@@ -96,6 +96,8 @@ extension Kernels {
     /// Depth block of `project`.
     static let projectDepthBlock = 128
 
+    /// One tile of `project`: `ta` (1, 2 or 4) outputs × 16 rows over one depth block. One function of ~60
+    /// lines on purpose: the accumulators of every tile width must stay in registers across the depth loop.
     @inline(__always)
     static func projectTile(_ ta: Int, _ a: Int, _ r: Int, _ C: Int,
                             _ w: UnsafePointer<Float>, _ ws: Int, _ x: UnsafePointer<Float>, _ xs: Int,

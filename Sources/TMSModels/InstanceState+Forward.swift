@@ -82,6 +82,7 @@ extension InstanceState {
     /// Scatter inputs: the chunk's x for the kernels. A dense batch is read in place (or, for the sparse
     /// kernels, its chunk compacted to CSR); a CSR chunk is scattered into the zero buffer `inputsT` [n][L],
     /// as the dense kernels' inputs or as the loss targets (`clearScatteredInputs` zeroes it again).
+    @inline(__always)
     func scatterInputs(_ span: ChunkSpan, dense: Bool, workspace ws: PassWorkspace, csr batchCSR: CSRView?) -> ChunkInputs {
         if let batch = denseInputs, denseBatchIsCurrent {
             let x = UnsafePointer(batch + span.r0)
@@ -96,6 +97,7 @@ extension InstanceState {
     }
 
     /// Zeroes what `scatterInputs` scattered into `inputsT`.
+    @inline(__always)
     func clearScatteredInputs(_ inputs: ChunkInputs, _ span: ChunkSpan, workspace ws: PassWorkspace) {
         guard inputs.scattered, let csr = inputs.csr else { return }
         let L = ws.laneStride, xT = ws.inputsT

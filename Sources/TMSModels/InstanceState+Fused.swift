@@ -143,7 +143,8 @@ extension InstanceState {
     /// The fused kernel's loop over a chunk's vectors of 8 rows [n][xs] (batch-lane): per vector, x (n
     /// vectors), h = act(E x) (m), y = Dᵀh + b, the loss, δ (n), ∂h = D δ (m, masked behind a hidden ReLU)
     /// and every weight gradient, summed lane-wise and reduced into `grads` at the end. Returns the chunk's
-    /// Σ_rows Σ_i I_i (x′_i − t_i)².
+    /// Σ_rows Σ_i I_i (x′_i − t_i)². One function of ~60 lines on purpose: encode, decode + loss and
+    /// backward share each vector's registers, which separate (non-inlined) phases would spill.
     @inline(__always)
     func fusedRows<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ s: inout S, x: UnsafePointer<Float>, xs: Int,
                                                    _ span: ChunkSpan, _ grads: UnsafeMutablePointer<Float>?) -> Double {

@@ -112,21 +112,8 @@ public struct Trainer: Sendable {
                 throw ConfigError("initial weights (\(start.model.rawValue), \(start.instanceCount)×\(start.hiddenCount)×\(start.featureCount)) do not match the config (\(c.model.rawValue), \(c.instanceCount)×\(c.hiddenCount)×\(c.featureCount))")
             }
         }
-        let K = c.instanceCount, N = c.bestOf, slots = K * N
-        let root = RandomStream(seed: c.seed)
-        let states: [InstanceState] = (0..<slots).map { s in
-            let k = s / N, r = s % N
-            var initStream = root.split(UInt64(k), UInt64(r), 0)
-            var (w, w2) = ToyModelWeights.initialParameters(model: c.model, featureCount: c.featureCount,
-                                                             hiddenCount: c.hiddenCount, rng: &initStream)
-            var b = [Float](repeating: 0, count: c.featureCount)
-            if let start = initialWeights {
-                w = start.weightMatrix(instance: k).values
-                w2 = start.outputMatrix(instance: k)?.values
-                b = start.bias(instance: k)
-            }
-            return c.instanceState(instance: k, W: w, W2: w2, bias: b, dataStream: root.split(UInt64(k), UInt64(r), 1))
-        }
+        let states = makeStates()
+        let N = c.bestOf, slots = states.count
         let logSteps = loggedSteps
         var curves = [[Float]](repeating: [Float](repeating: .nan, count: logSteps.count), count: slots)
         var lastLoss = [Double](repeating: 0, count: slots)
@@ -141,8 +128,7 @@ public struct Trainer: Sendable {
         while step < c.steps {
             // Chunks end at every multiple of the snapshot interval so no snapshot is skipped (written so that
             // nothing overflows for any `steps` up to Int.max).
-            let count = min(chunk, c.steps - step, snapshotEvery.map { $0 - step % $0 } ?? Int.max)
-            let end = step + count
+            let end = step + min(chunk, c.steps - step, snapshotEvery.map { $0 - step % $0 } ?? Int.max)
             curves.withUnsafeMutableBufferPointer { curvesBuf in
             lastLoss.withUnsafeMutableBufferPointer { lossBuf in
             firstLoss.withUnsafeMutableBufferPointer { firstBuf in
@@ -160,17 +146,55 @@ public struct Trainer: Sendable {
             progress?(TrainingProgress(step: step, totalSteps: c.steps, meanLoss: lastLoss.reduce(0, +) / Double(slots)))
         }
 
-        // Evaluate every seed on the same fresh batches per instance; keep the lowest.
-        var evalLoss = [Double](repeating: 0, count: slots)
-        evalLoss.withUnsafeMutableBufferPointer { buf in
+        let evaluationLoss = evaluate(states)
+        try checkDivergence(states: states, firstLoss: firstLoss, evaluationLoss: evaluationLoss)
+        return result(evaluationLoss: evaluationLoss, parameters: states.map { $0.parameters() }, curves: curves,
+                      logSteps: logSteps, snapshots: snapshots)
+    }
+
+    /// The training state of every slot s = k·bestOf + r (instance k, best-of run r): weights from
+    /// `split(k, r, 0)` (or instance k of `initialWeights`), batches from `split(k, r, 1)`.
+    private func makeStates() -> [InstanceState] {
+        let c = config, N = c.bestOf
+        let root = RandomStream(seed: c.seed)
+        return (0..<(c.instanceCount * N)).map { s in
+            let k = s / N, r = s % N
+            var initStream = root.split(UInt64(k), UInt64(r), 0)
+            var (w, w2) = ToyModelWeights.initialParameters(model: c.model, featureCount: c.featureCount,
+                                                             hiddenCount: c.hiddenCount, rng: &initStream)
+            var b = [Float](repeating: 0, count: c.featureCount)
+            if let start = initialWeights {
+                w = start.weightMatrix(instance: k).values
+                w2 = start.outputMatrix(instance: k)?.values
+                b = start.bias(instance: k)
+            }
+            return c.instanceState(instance: k, W: w, W2: w2, bias: b, dataStream: root.split(UInt64(k), UInt64(r), 1))
+        }
+    }
+
+    /// The evaluation loss of every slot, on the same fresh batches (`split(k, 2^40)`) for every run of an
+    /// instance.
+    private func evaluate(_ states: [InstanceState]) -> [Double] {
+        let c = config, N = c.bestOf
+        let root = RandomStream(seed: c.seed)
+        var loss = [Double](repeating: 0, count: states.count)
+        loss.withUnsafeMutableBufferPointer { buf in
             let out = UncheckedSendableBox(buf)
-            parallelFor(slots, threads: threads) { s in
+            parallelFor(states.count, threads: threads) { s in
                 var stream = root.split(UInt64(s / N), 1 << 40)
                 out.value[s] = c.evaluationLoss(of: states[s], batches: c.evaluationBatchCount(instance: s / N), stream: &stream)
             }
         }
-        try checkDivergence(states: states, firstLoss: firstLoss, evaluationLoss: evalLoss)
-        let seedLosses = (0..<K).map { k in (0..<N).map { Float(evalLoss[k * N + $0]) } }
+        return loss
+    }
+
+    /// Keeps, for every instance, the run with the lowest evaluation loss, and gathers its weights, curve and
+    /// snapshots.
+    private func result(evaluationLoss: [Double], parameters: [(W: [Float], W2: [Float]?, bias: [Float])],
+                        curves: [[Float]], logSteps: [Int],
+                        snapshots: [(step: Int, params: [(W: [Float], W2: [Float]?, bias: [Float])])]) -> TrainingResult {
+        let c = config, K = c.instanceCount, N = c.bestOf
+        let seedLosses = (0..<K).map { k in (0..<N).map { Float(evaluationLoss[k * N + $0]) } }
         let kept = seedLosses.map { losses in losses.indices.min { losses[$0] < losses[$1] }! }
         func gather(_ params: [(W: [Float], W2: [Float]?, bias: [Float])]) -> ToyModelWeights {
             let chosen = (0..<K).map { params[$0 * N + kept[$0]] }
@@ -178,7 +202,7 @@ public struct Trainer: Sendable {
                                    instanceCount: K, W: chosen.flatMap(\.W),
                                    W2: c.model.isTied ? nil : chosen.flatMap { $0.W2! }, bias: chosen.flatMap(\.bias))
         }
-        return TrainingResult(config: c, weights: gather(states.map { $0.parameters() }),
+        return TrainingResult(config: c, weights: gather(parameters),
                               finalLoss: (0..<K).map { seedLosses[$0][kept[$0]] }, seedLosses: seedLosses, keptSeed: kept,
                               lossCurve: LossCurve(steps: logSteps, values: (0..<K).map { curves[$0 * N + kept[$0]] }),
                               snapshots: snapshots.map { WeightSnapshot(step: $0.step, weights: gather($0.params)) })
