@@ -4,7 +4,8 @@ import TMSCore
 import TMSTestSupport
 @testable import TMSModels
 
-// The fast Float fused pass (InstanceState+Pass.swift) against the Double reference.
+// The fast Float pass (InstanceState+Pass.swift and its phases in +Forward, +Backward, +Fused) and Adam
+// (Adam.swift) against the Double reference.
 
 /// Relative error of the Float gradient against the reference, measured against the reference gradient's norm.
 private func gradientError(_ c: GradientCase, _ p: ToyProblem)
