@@ -50,7 +50,7 @@ public enum TrainingError: Swift.Error, CustomStringConvertible, Equatable {
             return "training diverged: the weights of \(who(k, r, n)) became NaN or infinite by step \(t); try a smaller --lr"
         case .lossExploded(let k, let r, let n, let t, let final, let reference):
             return "training diverged: the final loss of \(who(k, r, n)) after \(t) steps is \(final), more than "
-                + "\(Int(Trainer.divergenceFactor))× its initial loss \(reference); try a smaller --lr"
+                + "\(Int(Trainer.divergenceFactor))× max(first-step loss, all-zero model's loss) = \(reference); try a smaller --lr"
         }
     }
 }
