@@ -26,14 +26,32 @@ enum Plots {
         return Figures.featureDiagram2D(panels: panels, columns: min(5, panels.count))
     }
 
+    /// Most features drawn in one WᵀW heatmap; larger models show their represented features with the
+    /// largest norms (and histograms of all features), so figures stay small at 10,000 features.
+    static let gramFeatureLimit = 560
+
     /// WᵀW heatmap and norm bars for each listed instance, stacked into one SVG document per instance and
-    /// concatenated as inline figures.
+    /// concatenated as inline figures. Above ``gramFeatureLimit`` features: the top 400 features by norm
+    /// (represented first) and histograms of every feature's norm and interference.
     static func gramGrid(_ run: TrainedRun, instances: [Int], title: String) -> String {
-        instances.map { k -> String in
+        instances.flatMap { k -> [String] in
             let W = run.weights.weightMatrix(instance: k)
-            return Figures.gramAndNorms(gram: gramMatrix(of: W), norms: featureNorms(of: W),
-                                        superposition: superpositionColourValue(of: W), hiddenCount: W.rowCount,
-                                        title: "\(title), \(instanceTitle(run, k))")
+            let analysis = run.metrics.instances[k]
+            let superposition = analysis.interference.map { min(1, max(0, $0.squareRoot())) }
+            guard W.columnCount > gramFeatureLimit else {
+                return [Figures.gramAndNorms(gram: gramMatrix(of: W), norms: analysis.featureNorms, superposition: superposition,
+                                             hiddenCount: W.rowCount, title: "\(title), \(instanceTitle(run, k))")]
+            }
+            let top = Array(analysis.featureNorms.indices.sorted { analysis.featureNorms[$0] > analysis.featureNorms[$1] }.prefix(400))
+            var sub = Matrix(rowCount: W.rowCount, columnCount: top.count)
+            for r in 0..<W.rowCount { for (c, i) in top.enumerated() { sub[r, c] = W[r, i] } }
+            let gram = Figures.gramAndNorms(gram: gramMatrix(of: sub), norms: top.map { analysis.featureNorms[$0] },
+                                            superposition: top.map { superposition[$0] }, hiddenCount: W.rowCount,
+                                            title: "\(title), \(instanceTitle(run, k)): the \(top.count) largest ‖W_i‖ of \(W.columnCount)",
+                                            featureIDs: top)
+            let histograms = Figures.featureHistograms(title: "All \(W.columnCount) features, \(instanceTitle(run, k))",
+                                                       norms: analysis.featureNorms, interference: analysis.interference)
+            return [gram, histograms]
         }.stackedVertically()
     }
 
@@ -81,14 +99,25 @@ enum Plots {
         return Figures.dimensionalityPlot(title: title,
                                           sparsityAxisValues: (0..<K).map { 1 / Double(run.config.featureProbability[$0][0]) },
                                           dimensionsPerFeature: run.metrics.instances.map(\.dimensionsPerFeature),
-                                          featureDimensionality: run.metrics.instances.map(\.featureDimensionality))
+                                          featureDimensionality: run.metrics.instances.map(\.featureDimensionality),
+                                          featureNorms: run.metrics.instances.map(\.featureNorms))
     }
 
     /// The feature geometry graph of one instance.
     static func geometryGraph(_ run: TrainedRun, instance k: Int) -> String {
-        let W = run.weights.weightMatrix(instance: k)
+        var W = run.weights.weightMatrix(instance: k)
+        var title = "Feature geometry, \(instanceTitle(run, k))"
+        if W.columnCount > gramFeatureLimit {
+            // The graph is quadratic in n: draw the 400 features of largest norm.
+            let norms = run.metrics.instances[k].featureNorms
+            let top = Array(norms.indices.sorted { norms[$0] > norms[$1] }.prefix(400)).sorted()
+            var sub = Matrix(rowCount: W.rowCount, columnCount: top.count)
+            for r in 0..<W.rowCount { for (c, i) in top.enumerated() { sub[r, c] = W[r, i] } }
+            W = sub
+            title += " (the \(top.count) largest ‖W_i‖ of \(norms.count) features)"
+        }
         let g = featureGeometry(of: W)
-        return Figures.featureGeometryGraph(title: "Feature geometry, \(instanceTitle(run, k))", edgeWeights: g.edgeWeights,
+        return Figures.featureGeometryGraph(title: title, edgeWeights: g.edgeWeights,
                                             norms: featureNorms(of: W), groups: g.groupOfFeature, threshold: 0.1)
     }
 
@@ -97,7 +126,12 @@ enum Plots {
         let W = run.weights.weightMatrix(instance: k)
         let rows = (0..<W.rowCount).map { doubles(W.row($0)) }
         let title = instanceTitle(run, k)
-        let heatmap = Figures.neuronHeatmap(title: "W by neuron, \(title)", weights: rows)
+        let norms = run.metrics.instances[k].featureNorms
+        let heatmap = W.columnCount > gramFeatureLimit
+            ? Figures.neuronHeatmap(title: "W by neuron, \(title), the 400 largest ‖W_i‖ of \(W.columnCount) features",
+                                    weights: { let top = Array(norms.indices.sorted { norms[$0] > norms[$1] }.prefix(400)).sorted()
+                                               return rows.map { row in top.map { row[$0] } } }())
+            : Figures.neuronHeatmap(title: "W by neuron, \(title)", weights: rows)
         let bars: String
         if let W2 = run.weights.outputMatrix(instance: k) {
             bars = Figures.neuronStackedBarsPair(title: "Neuron loadings, \(title)", w1: rows,

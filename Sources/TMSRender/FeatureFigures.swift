@@ -124,20 +124,29 @@ extension Figures {
     }
 
     /// The Gram matrix WᵀW as a heatmap beside horizontal bars of the feature norms ‖W_i‖
-    /// (the paper's "features across sparsity" figure; feature 0 on top in both).
+    /// (the paper's "features across sparsity" figure, Elhage et al. 2022, §3; feature 0 on top in both).
     ///
-    /// Heatmap colour: ``ColorMap/diverging(_:)`` on [−1, 1] (clamped; −1 red, 0 white, +1 blue).
+    /// Heatmap colour: ``ColorMap/diverging(_:)`` on [−1, 1] (clamped; −1 red, 0 white, +1 blue); above
+    /// ``SVGCanvas/rasterCellLimit`` cells the heatmap is one embedded PNG with a pointer read-out
+    /// (``SVGCanvas/matrixHeatmap(origin:width:height:values:map:domain:labels:)``).
     /// Bar colour: viridis(superposition_i) with superposition clipped to [0, 1] (0 dark purple = no
-    /// interference, 1 yellow), e.g. √(Σ_{j≠i}(Ŵ_i·W_j)²) as in the notebook. A dashed line below the first
-    /// `hiddenCount` bars marks "m = …" (drawn when 0 < m < n).
+    /// interference, 1 yellow), e.g. √(Σⱼ≠ᵢ(Ŵ_i·W_j)²) as in the notebook; features with ‖W_i‖ < 0.5
+    /// (not represented) are grey. Above 160 features the bars are drawn as one path per colour (no per-bar
+    /// hover text). A dashed line below the first `hiddenCount` bars marks "m = …" (drawn when 0 < m < n and
+    /// all features are shown in order).
     /// - Parameters:
     ///   - gram: n×n, `gram[i][j]` = W_i·W_j.
     ///   - norms: n values ‖W_i‖; the bar axis runs 0…max(1, maxᵢ‖W_i‖), widened to a nice tick.
     ///   - superposition: n values in [0, 1]; missing entries count as 0.
+    ///   - featureIDs: the feature number of each row when only some features are drawn (e.g. the
+    ///     represented ones by decreasing norm); nil means rows are features 0, 1, 2…
     public static func gramAndNorms(gram: [[Double]], norms: [Double], superposition: [Double], hiddenCount: Int,
-                                    title: String) -> String {
+                                    title: String, featureIDs: [Int]? = nil) -> String {
         let n = max(norms.count, gram.count, 1)
-        let cell = min(24, max(2, 320 / Double(n)))
+        let cell: Double
+        if n <= 160 { cell = min(24, max(2, 320 / Double(n))) }
+        else if n <= 560 { cell = max(1, (400 / Double(n)).rounded(.down)) }
+        else { cell = 480 / Double(n) }
         let side = cell * Double(n)
         let (left, top) = (40.0, 48.0)
         let barsLeft = left + side + 50
@@ -146,22 +155,41 @@ extension Figures {
         var canvas = SVGCanvas(width: barsLeft + 280, height: top + side + 92)
         canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
         canvas.text("WᵀW", at: Point(left + side / 2, top - 8), anchor: .middle)
-        canvas.heatmap(origin: Point(left, top), cellWidth: cell, cellHeight: cell, values: gram,
-                       fill: { ColorMap.diverging($0).hex }, title: { "W\($0)·W\($1) = \(SVG.number($2, decimals: 4))" })
+        canvas.matrixHeatmap(origin: Point(left, top), width: side, height: side, values: gram, map: .redWhiteBlue,
+                             domain: -1...1, labels: HeatmapLabels(row: "feature", column: "feature", value: "W_i·W_j",
+                                                                   rowIDs: featureIDs, columnIDs: featureIDs))
+        func id(_ i: Int) -> Int { featureIDs.flatMap { i < $0.count ? $0[i] : nil } ?? i }
         if cell >= 9 {
             for i in 0..<n {
-                canvas.text("\(i)", at: Point(left - 5, top + cell * (Double(i) + 0.5) + 3.5), size: 9, anchor: .end)
+                canvas.text("\(id(i))", at: Point(left - 5, top + cell * (Double(i) + 0.5) + 3.5), size: 9, anchor: .end)
             }
         }
         canvas.text("‖W_i‖", at: Point(barsLeft + area.width / 2, top - 8), anchor: .middle)
         canvas.xAxis(area, label: "‖W_i‖", grid: true)
-        for (i, value) in norms.enumerated() {
-            let level = min(max(i < superposition.count ? superposition[i] : 0, 0), 1)
-            canvas.horizontalBar(area, from: 0, to: value, top: top + cell * Double(i) + cell * 0.1, height: cell * 0.8,
-                                 fill: ColorMap.viridis.hex(at: level),
-                                 title: "feature \(i): ‖W_i‖ = \(SVG.number(value, decimals: 4)), superposition = \(SVG.number(level, decimals: 3))")
+        func fill(_ i: Int, levels: Double? = nil) -> String {
+            guard i >= norms.count || norms[i] >= representedNorm else { return unrepresentedColor }
+            var level = min(max(i < superposition.count ? superposition[i] : 0, 0), 1)
+            if let levels { level = (level * (levels - 1)).rounded() / (levels - 1) }
+            return ColorMap.viridis.hex(at: level)
         }
-        if hiddenCount > 0 && hiddenCount < n {
+        if n <= 160 {
+            for (i, value) in norms.enumerated() {
+                let level = min(max(i < superposition.count ? superposition[i] : 0, 0), 1)
+                canvas.horizontalBar(area, from: 0, to: value, top: top + cell * Double(i) + cell * 0.1, height: cell * 0.8,
+                                     fill: fill(i),
+                                     title: "feature \(id(i)): ‖W_i‖ = \(SVG.number(value, decimals: 4)), superposition = \(SVG.number(level, decimals: 3))")
+            }
+        } else {
+            var paths: [String: String] = [:]
+            for (i, value) in norms.enumerated() where value.isFinite && value > 0 {
+                let x0 = area.x.map(0), x1 = area.x.map(value)
+                paths[fill(i, levels: 16), default: ""] += "M\(SVG.number(x0)) \(SVG.number(top + cell * Double(i)))h\(SVG.number(x1 - x0))v\(SVG.number(max(cell * 0.8, 0.6)))h\(SVG.number(x0 - x1))z"
+            }
+            for color in paths.keys.sorted() {
+                canvas.element("path", [("d", paths[color]!), ("fill", color)])
+            }
+        }
+        if featureIDs == nil && hiddenCount > 0 && hiddenCount < n {
             let y = top + cell * Double(hiddenCount)
             canvas.line(from: Point(barsLeft - 4, y), to: Point(barsLeft + area.width, y), stroke: "#d62728", width: 1.2,
                         dash: "5 3", title: "first m = \(hiddenCount) features above")
@@ -171,9 +199,17 @@ extension Figures {
         canvas.colorBar(at: Point(left, barY), width: max(side, 120), map: .redWhiteBlue,
                         lowLabel: "−1", highLabel: "1", midLabel: "0", caption: "W_i·W_j")
         canvas.colorBar(at: Point(barsLeft, barY), width: area.width, map: .viridis,
-                        lowLabel: "0", highLabel: "1", caption: "superposition")
+                        lowLabel: "0", highLabel: "1", caption: "superposition (grey: ‖W_i‖ < 0.5)")
         return canvas.render()
     }
+
+    /// Most edges a geometry graph draws (the strongest); more would make the figure unreadable and large.
+    public static let maxGraphEdges = 1500
+
+    /// Features with ‖W_i‖ below this are "not represented" and drawn grey (Elhage et al. 2022, §3).
+    public static let representedNorm = 0.5
+    /// The grey of unrepresented features.
+    public static let unrepresentedColor = "#c4c4c4"
 
     /// The feature geometry graph: features as nodes, an edge where two features interfere.
     ///
@@ -228,13 +264,22 @@ extension Figures {
             i < edgeWeights.count && j < edgeWeights[i].count ? abs(edgeWeights[i][j]) : 0
         }
         func color(_ i: Int) -> String { group(i) < 0 ? "#bbbbbb" : ColorMap.category(order.firstIndex(of: group(i))!).hex }
+        var edges: [(i: Int, j: Int, w: Double)] = []
         for i in 0..<n {
             for j in (i + 1)..<max(n, i + 1) {
                 let w = max(weight(i, j), weight(j, i))
-                guard w > threshold else { continue }
-                canvas.line(from: position[i], to: position[j], stroke: group(i) == group(j) ? color(i) : "#888888",
-                            width: 1.5, opacity: min(w, 1), title: "features \(i)–\(j): \(SVG.number(w, decimals: 3))")
+                if w > threshold { edges.append((i, j, w)) }
             }
+        }
+        if edges.count > maxGraphEdges {
+            canvas.text("the \(maxGraphEdges) strongest of \(edges.count) edges are drawn", at: Point(canvas.width / 2, 52),
+                        size: 10, anchor: .middle, fill: "#777777")
+            edges = Array(edges.sorted { $0.w != $1.w ? $0.w > $1.w : ($0.i, $0.j) < ($1.i, $1.j) }.prefix(maxGraphEdges))
+                .sorted { ($0.i, $0.j) < ($1.i, $1.j) }
+        }
+        for (i, j, w) in edges {
+            canvas.line(from: position[i], to: position[j], stroke: group(i) == group(j) ? color(i) : "#888888",
+                        width: 1.5, opacity: min(w, 1), title: "features \(i)–\(j): \(SVG.number(w, decimals: 3))")
         }
         for i in 0..<n {
             let norm = i < norms.count ? norms[i] : 0

@@ -54,9 +54,11 @@ extension Figures {
     /// - Parameters:
     ///   - sparsityAxisValues: x per instance, 1/(1 − S) = 1/p.
     ///   - dimensionsPerFeature: D* per instance.
-    ///   - featureDimensionality: `[instance][feature]` D_i.
+    ///   - featureDimensionality: `[instance][feature]` D_i. Above 200 features an instance's D_i are drawn as
+    ///     a histogram mirrored about its x (a violin) instead of one dot each.
+    ///   - featureNorms: `[instance][feature]` ‖W_i‖; features below 0.5 (not represented) are grey.
     public static func dimensionalityPlot(title: String, sparsityAxisValues: [Double], dimensionsPerFeature: [Double],
-                                          featureDimensionality: [[Double]],
+                                          featureDimensionality: [[Double]], featureNorms: [[Double]] = [],
                                           referenceFractions: [Double] = [1, 3.0 / 4, 2.0 / 3, 1.0 / 2, 2.0 / 5, 3.0 / 8],
                                           xLabel: String = "1/(1 − S)", yLabel: String = "dimensions per feature") -> String {
         let positive = sparsityAxisValues.filter { $0 > 0 && $0.isFinite }
@@ -77,11 +79,35 @@ extension Figures {
                         fill: "#666666")
         }
         let scatterColor = ColorMap.viridis.hex(at: 0.35)
+        var anyUnrepresented = false
         for (instance, values) in featureDimensionality.enumerated() where instance < sparsityAxisValues.count {
             let at = sparsityAxisValues[instance]
-            canvas.scatter(plot, points: values.map { Point(at, $0) }, color: scatterColor, radius: 2, opacity: 0.35,
-                           jitter: 12, seed: UInt64(instance),
-                           titles: values.enumerated().map { "instance \(instance), feature \($0.offset): D_i = \(SVG.number($0.element, decimals: 3))" })
+            let norms = instance < featureNorms.count ? featureNorms[instance] : []
+            let represented = values.indices.filter { $0 >= norms.count || norms[$0] >= representedNorm }
+            let unrepresented = values.indices.filter { $0 < norms.count && norms[$0] < representedNorm }
+            anyUnrepresented = anyUnrepresented || !unrepresented.isEmpty
+            if values.count <= 200 {
+                for (features, color) in [(unrepresented, unrepresentedColor), (represented, scatterColor)] {
+                    canvas.scatter(plot, points: features.map { Point(at, values[$0]) }, color: color, radius: 2, opacity: 0.35,
+                                   jitter: 12, seed: UInt64(instance) &+ (color == scatterColor ? 0 : 0x5151),
+                                   titles: features.map { "instance \(instance), feature \($0): D_i = \(SVG.number(values[$0], decimals: 3))" })
+                }
+            } else {
+                // Too many dots to read: a histogram of the represented features' D_i, mirrored about x (a violin).
+                guard at > 0 && at.isFinite else { continue }
+                var counts = [Int](repeating: 0, count: 110)
+                for i in represented where values[i].isFinite { counts[min(109, max(0, Int(values[i] * 100)))] += 1 }
+                let peak = Double(max(counts.max() ?? 1, 1)), centre = plot.x.map(at)
+                var path = ""
+                for (bin, count) in counts.enumerated() where count > 0 {
+                    let half = max(0.5, 14 * Double(count) / peak)
+                    let (y0, y1) = (plot.y.map(Double(bin + 1) / 100), plot.y.map(Double(bin) / 100))
+                    path += "M\(SVG.number(centre - half)) \(SVG.number(y0))h\(SVG.number(2 * half))v\(SVG.number(y1 - y0))h\(SVG.number(-2 * half))z"
+                }
+                canvas.element("path", [("d", path), ("fill", scatterColor), ("opacity", "0.75")],
+                               title: "instance \(instance): D_i of \(represented.count) represented features (histogram, width ∝ count); "
+                                   + "\(unrepresented.count) features with ‖W_i‖ < 0.5 not drawn")
+            }
         }
         let stars = zip(sparsityAxisValues, dimensionsPerFeature).map { Point($0, $1) }
         canvas.lineSeries(plot, points: stars, color: "#111111", width: 1.5, title: "D* = m/‖W‖_F²")
@@ -90,6 +116,7 @@ extension Figures {
         canvas.legend(at: Point(plot.left + plot.width + 40, plot.top), entries: [
             LegendEntry(label: "D* (per instance)", color: "#111111", mark: .line),
             LegendEntry(label: "D_i (per feature)", color: scatterColor, mark: .dot),
+        ] + (anyUnrepresented ? [LegendEntry(label: "D_i, ‖W_i‖ < 0.5", color: unrepresentedColor, mark: .dot)] : []) + [
             LegendEntry(label: "reference fractions", color: "#999999", mark: .dashedLine),
         ])
         return canvas.render()
