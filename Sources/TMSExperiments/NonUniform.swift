@@ -22,7 +22,7 @@ public struct NonUniformExperiment: Experiment {
     static let baseProbability: Float = 0.05
 
     func ratios(_ options: ExperimentOptions) -> [Double] {
-        let count = options.quick ? 9 : 17
+        let count = options.quick ? 13 : 17
         return (0..<count).map { pow(5, -1 + 2 * Double($0) / Double(count - 1)) }
     }
 
@@ -50,7 +50,7 @@ public struct NonUniformExperiment: Experiment {
             // Rows (x, y); features 1,3 on ±x and 2,4 on ±y; feature 0 dropped.
             digons += [0, 1, 0, -1, 0, /* y: */ 0, 0, 1, 0, -1]
         }
-        let branchSteps = options.steps(full: 6_000, quick: 2_000)
+        let branchSteps = options.steps(full: 6_000, quick: 6_000)
         let bias = [Float](repeating: 0, count: 5 * K)
         var parts: [(name: String, run: TrainedRun)] = [("free", TrainedRun(result: free, experiment: name))]
         for (label, start) in [("pentagon", pentagon), ("digons", digons)] {

@@ -61,13 +61,20 @@ public struct IndexEntry: Sendable, Equatable {
     public var summary: String
     public var passed: Int
     public var failed: Int
+    /// Whether the run used the reduced `--quick` settings.
+    public var quick: Bool
+    /// Relative link to the main figure (an SVG file), shown as a thumbnail; nil shows none.
+    public var thumbnail: String?
 
-    public init(name: String, href: String, summary: String, passed: Int, failed: Int) {
+    public init(name: String, href: String, summary: String, passed: Int, failed: Int, quick: Bool = false,
+                thumbnail: String? = nil) {
         self.name = name
         self.href = href
         self.summary = summary
         self.passed = passed
         self.failed = failed
+        self.quick = quick
+        self.thumbnail = thumbnail
     }
 }
 
@@ -128,14 +135,26 @@ public struct HTMLReport: Sendable, Equatable {
         return Self.document(title: title, body: body)
     }
 
-    /// A page linking several reports: name (linked), summary, and pass/FAIL counts per report.
+    /// A page linking several reports: thumbnail of the main figure (when given), name (linked), settings
+    /// ("quick" or "full"), summary, and "k of N" checks passed per report, failures in red.
     public static func indexPage(title: String, entries: [IndexEntry]) -> String {
-        var body = "<h1>\(SVG.escape(title))</h1>\n<table class=\"checks\">\n"
-        body += "<tr><th>report</th><th>summary</th><th>passed</th><th>failed</th></tr>\n"
+        let quickCount = entries.filter(\.quick).count
+        var body = "<h1>\(SVG.escape(title))</h1>\n"
+        if quickCount > 0 {
+            body += "<p class=\"subtitle\">\(quickCount) of \(entries.count) runs used the reduced --quick settings "
+                + "(fewer steps, coarser grids): they show the qualitative result, not the paper's full figures.</p>\n"
+        }
+        let passed = entries.map(\.passed).reduce(0, +), total = entries.map { $0.passed + $0.failed }.reduce(0, +)
+        body += "<p>\(passed) of \(total) checks pass.</p>\n<table class=\"checks\">\n"
+        body += "<tr><th>figure</th><th>report</th><th>settings</th><th>summary</th><th>checks passed</th></tr>\n"
         for entry in entries {
-            let failStyle = entry.failed > 0 ? " class=\"fail\" style=\"color:\(failColor);font-weight:bold\"" : ""
-            body += "<tr><td><a href=\"\(SVG.escape(entry.href))\">\(SVG.escape(entry.name))</a></td>"
-            body += "<td>\(SVG.escape(entry.summary))</td><td>\(entry.passed)</td><td\(failStyle)>\(entry.failed)</td></tr>\n"
+            let failStyle = entry.failed > 0 ? " class=\"fail\" style=\"color:\(failColor);font-weight:bold\"" : " class=\"pass\""
+            let thumbnail = entry.thumbnail.map {
+                "<a href=\"\(SVG.escape(entry.href))\"><img class=\"thumbnail\" src=\"\(SVG.escape($0))\" alt=\"main figure of \(SVG.escape(entry.name))\" width=\"200\"/></a>"
+            } ?? ""
+            body += "<tr><td>\(thumbnail)</td><td><a href=\"\(SVG.escape(entry.href))\">\(SVG.escape(entry.name))</a></td>"
+            body += "<td>\(entry.quick ? "quick" : "full")</td><td>\(SVG.escape(entry.summary))</td>"
+            body += "<td\(failStyle)>\(entry.passed) of \(entry.passed + entry.failed)</td></tr>\n"
         }
         return document(title: title, body: body + "</table>\n")
     }
@@ -163,6 +182,7 @@ public struct HTMLReport: Sendable, Equatable {
         figure { margin: 1em 0 2em 0; }
         figcaption { color: #444; font-size: 0.9em; max-width: 900px; }
         svg { max-width: 100%; height: auto; }
+        img.thumbnail { max-height: 140px; width: 200px; object-fit: contain; border: 1px solid #ddd; }
         .pass { color: \(passColor); font-weight: bold; }
         .fail { color: \(failColor); font-weight: bold; }
         </style>
