@@ -22,7 +22,7 @@ public struct NonUniformExperiment: Experiment {
     static let baseProbability: Float = 0.05
 
     func ratios(_ options: ExperimentOptions) -> [Double] {
-        let count = options.quick ? 13 : 17
+        let count = 17
         return (0..<count).map { pow(5, -1 + 2 * Double($0) / Double(count - 1)) }
     }
 

@@ -9,10 +9,16 @@ import TMSRender
 enum Plots {
     static func doubles(_ xs: [Float]) -> [Double] { xs.map(Double.init) }
 
-    /// Per-instance title: "1 − S = p" when all features share one density.
+    /// Per-instance title: "1 − S = p" when all features share one density; "p_0 = a, others b" when one
+    /// feature's density differs; else "instance k".
     static func instanceTitle(_ run: TrainedRun, _ k: Int) -> String {
         let p = run.config.featureProbability[k]
-        return p.allSatisfy({ $0 == p[0] }) ? densityTitle(p[0]) : "instance \(k)"
+        if p.allSatisfy({ $0 == p[0] }) { return densityTitle(p[0]) }
+        let odd = p.indices.filter { i in p.filter { $0 == p[i] }.count == 1 }
+        if odd.count == 1, p.count >= 3, let rest = p.first(where: { $0 != p[odd[0]] }) {
+            return "p_\(odd[0]) = \(fmt(Double(p[odd[0]]), 4)), others \(fmt(Double(rest), 4))"
+        }
+        return "instance \(k)"
     }
 
     /// 2-D feature diagrams, one panel per instance (for m = 2 models).
@@ -23,7 +29,13 @@ enum Plots {
                                        directions: (0..<W.columnCount).map { doubles(W.column($0)) },
                                        importance: doubles(run.config.importance[k]))
         }
-        return Figures.featureDiagram2D(panels: panels, columns: min(5, panels.count))
+        // A single feature whose density differs from the others' (the non-uniform experiment) is highlighted.
+        let varied = Set(instances.flatMap { k -> [Int] in
+            let p = run.config.featureProbability[k]
+            guard p.count >= 3, let common = p.max(by: { a, b in p.filter { $0 == a }.count < p.filter { $0 == b }.count }) else { return [] }
+            return p.indices.filter { p[$0] != common }
+        })
+        return Figures.featureDiagram2D(panels: panels, columns: min(5, panels.count), highlighted: varied.count == 1 ? varied.first : nil)
     }
 
     /// Most features drawn in one WᵀW heatmap; larger models show their represented features with the
@@ -58,8 +70,12 @@ enum Plots {
     /// Loss curves per instance (log y).
     static func lossCurves(_ run: TrainedRun) -> String {
         let steps = run.metrics.lossCurve.steps.map(Double.init)
-        let series = run.metrics.lossCurve.values.enumerated().map {
-            Series(label: instanceTitle(run, $0.offset), steps: steps, values: doubles($0.element))
+        // Legends name instances by their density; repeated densities (several seeds) also by instance number.
+        let titles = run.metrics.lossCurve.values.indices.map { instanceTitle(run, $0) }
+        let series = run.metrics.lossCurve.values.enumerated().map { (k, values) in
+            let title = titles[k]
+            return Series(label: titles.filter { $0 == title }.count > 1 ? "\(title), instance \(k)" : title,
+                          steps: steps, values: doubles(values))
         }
         return Figures.lossCurves(title: "Batch loss, \(run.config.model.rawValue) \(run.config.featureCount)→\(run.config.hiddenCount)",
                                   series: series)

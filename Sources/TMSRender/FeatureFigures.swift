@@ -12,7 +12,7 @@ public struct FeatureDiagramPanel: Sendable, Equatable {
     public var title: String
     /// n vectors of length 2: `directions[i]` is W_i, the i-th column of the 2×n weight matrix.
     public var directions: [[Double]]
-    /// Importance I_i per feature (n values), coloured with viridis after dividing by the panel's maximum.
+    /// Importance I_i per feature (n values); see ``Figures/featureColors(importance:count:highlighted:)``.
     public var importance: [Double]
     /// Optional per-feature labels drawn next to each dot.
     public var labels: [String]?
@@ -40,28 +40,39 @@ public struct AnimationFrame: Sendable, Equatable {
 extension Figures {
     /// Feature directions in a 2-D hidden space, one panel per model (Elhage et al. 2022, Fig. "intro").
     ///
-    /// Each feature i is a line from the origin to W_i = (W_{0,i}, W_{1,i}) ending in a dot, coloured
-    /// viridis(I_i / maxⱼ I_j); the dashed circle is ‖W‖ = 1. Axes are square, centred at 0, with range
+    /// Each feature i is a line from the origin to W_i = (W_{0,i}, W_{1,i}) ending in a dot, coloured by
+    /// ``featureColors(importance:count:highlighted:)``: by importance stretched over its range (with a
+    /// colour bar of the actual values) when importance varies, else one labelled colour per feature; the
+    /// `highlighted` feature is drawn thicker. The dashed circle is ‖W‖ = 1. Axes are square, centred at 0, with range
     /// ±max(1, maxᵢ‖W_i‖)·1.1 per panel. A missing second coordinate counts as 0, a missing importance as 0.
     /// - Parameters:
     ///   - panels: one per model (e.g. per sparsity), drawn left to right, `columns` per row (default ≤ 5).
     ///   - title: optional figure title above the panels.
-    public static func featureDiagram2D(panels: [FeatureDiagramPanel], title: String? = nil, columns: Int? = nil) -> String {
+    public static func featureDiagram2D(panels: [FeatureDiagramPanel], title: String? = nil, columns: Int? = nil,
+                                        highlighted: Int? = nil) -> String {
         let size = 190.0
         let grid = SmallMultiples(count: panels.count, columns: columns ?? min(panels.count, 5),
                                   panelWidth: size, panelHeight: size + 26, top: title == nil ? 8 : 36)
-        var canvas = SVGCanvas(width: max(grid.width, 280), height: grid.height + 46)
+        let legendRows = (min(panels.map(\.directions.count).max() ?? 0, 20) + 2) / max(1, Int((max(grid.width, 280) - 2 * grid.gap) / 70))
+        var canvas = SVGCanvas(width: max(grid.width, 280), height: grid.height + 46 + 16 * Double(max(legendRows, 1)))
         if let title { canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true) }
         for (index, panel) in panels.enumerated() {
             let origin = grid.origin(of: index)
             let extent = max(1, panel.directions.map(norm2D).max() ?? 0) * 1.1
             canvas.withOffset(dx: origin.x, dy: origin.y) {
                 drawFeaturePanel(&$0, title: panel.title, directions: panel.directions, importance: panel.importance,
-                                 labels: panel.labels, extent: extent, size: size)
+                                 labels: panel.labels, extent: extent, size: size, highlighted: highlighted)
             }
         }
-        canvas.colorBar(at: Point(grid.gap, grid.height + 14), width: 200, map: .viridis,
-                        lowLabel: "0", highLabel: "1", caption: "importance / panel maximum")
+        let all = panels.flatMap(\.importance).filter(\.isFinite)
+        let count = panels.map(\.directions.count).max() ?? 0
+        if let low = all.min(), let high = all.max(), high > low {
+            canvas.colorBar(at: Point(grid.gap, grid.height + 14), width: 200, map: .viridis,
+                            lowLabel: SVG.number(low, decimals: 3), highLabel: SVG.number(high, decimals: 3), caption: "importance I_i")
+        } else {
+            drawFeatureLegend(&canvas, at: Point(grid.gap, grid.height + 14), count: count, highlighted: highlighted,
+                              width: canvas.width - 2 * grid.gap)
+        }
         return canvas.render()
     }
 
@@ -84,7 +95,7 @@ extension Figures {
             var canvas = SVGCanvas(width: size + 20, height: size + 36)
             canvas.withOffset(dx: 10, dy: 4) {
                 drawFeaturePanel(&$0, title: "step \(frame.step)", directions: frame.directions, importance: importance,
-                                 labels: labels, extent: extent, size: size)
+                                 labels: labels, extent: extent, size: size, highlighted: nil)
             }
             let hidden = index == 0 ? "" : " style=\"display:none\""
             html += "<div class=\"tms-frame\"\(hidden)>\n\(canvas.render(standalone: false))</div>\n"
@@ -294,7 +305,7 @@ extension Figures {
 
     /// Draws one feature-diagram panel of width `size` and height `size + 26` at the canvas origin.
     static func drawFeaturePanel(_ canvas: inout SVGCanvas, title: String, directions: [[Double]], importance: [Double],
-                                 labels: [String]?, extent: Double, size: Double) {
+                                 labels: [String]?, extent: Double, size: Double, highlighted: Int?) {
         canvas.text(title, at: Point(size / 2, 15), size: 12, anchor: .middle, bold: true)
         let area = PlotArea(left: 0, top: 24, width: size, height: size, xDomain: -extent...extent, yDomain: -extent...extent)
         canvas.rect(x: 0, y: 24, width: size, height: size, fill: "none", stroke: "#cccccc")
@@ -302,13 +313,16 @@ extension Figures {
         canvas.line(from: area.point(0, -extent), to: area.point(0, extent), stroke: "#dddddd")
         canvas.circle(center: area.point(0, 0), radius: size / (2 * extent), fill: "none", stroke: "#bbbbbb",
                       dash: "3 3", title: "‖W‖ = 1")
-        let top = importance.max() ?? 0
-        for (i, direction) in directions.enumerated() {
+        let colors = featureColors(importance: importance, count: directions.count, highlighted: highlighted)
+        // The highlighted feature is drawn last so that it lies on top.
+        let order = directions.indices.filter { $0 != highlighted } + directions.indices.filter { $0 == highlighted }
+        for i in order {
+            let direction = directions[i]
             let end = Point(direction.first ?? 0, direction.count > 1 ? direction[1] : 0)
             let value = i < importance.count ? importance[i] : 0
-            let color = ColorMap.viridis.hex(at: top > 0 ? value / top : 0)
+            let color = colors[i]
             let label = labels.flatMap { i < $0.count ? " (\($0[i]))" : nil } ?? ""
-            canvas.ray(area, to: end, color: color, title: "feature \(i)\(label): W_i = (\(SVG.number(end.x, decimals: 3)), "
+            canvas.ray(area, to: end, color: color, width: i == highlighted ? 3.5 : 2, dotRadius: i == highlighted ? 5.5 : 4, title: "feature \(i)\(label): W_i = (\(SVG.number(end.x, decimals: 3)), "
                 + "\(SVG.number(end.y, decimals: 3))), ‖W_i‖ = \(SVG.number(norm2D(direction), decimals: 3)), importance = \(SVG.number(value, decimals: 4))")
             if let labels, i < labels.count {
                 let length = max(norm2D(direction), 1e-9)
@@ -317,6 +331,42 @@ extension Figures {
                             size: 10, anchor: .middle)
             }
         }
+    }
+
+    /// Feature colours of the feature diagrams. When importance varies: viridis((I_i − min I)/(max I − min I)),
+    /// so the whole colour range is used (0.9^i over five features spans dark purple to yellow). When it does
+    /// not (or is missing): ``ColorMap/category(_:)`` of the feature, so features can be told apart; with
+    /// `highlighted`, that feature is red (``highlightColor``) and the others share a muted blue-grey, so it
+    /// stands out.
+    public static func featureColors(importance: [Double], count: Int, highlighted: Int? = nil) -> [String] {
+        let values = importance.prefix(count).filter(\.isFinite)
+        if let low = values.min(), let high = values.max(), high > low, values.count == count {
+            return (0..<count).map { ColorMap.viridis.hex(at: (importance[$0] - low) / (high - low)) }
+        }
+        if let highlighted {
+            return (0..<count).map { $0 == highlighted ? highlightColor : "#7f8fa6" }
+        }
+        return (0..<count).map { ColorMap.category($0).hex }
+    }
+
+    /// The colour of a highlighted feature (e.g. the one whose density varies).
+    public static let highlightColor = "#d62728"
+
+    /// A one-line legend of feature colours (up to 20 features) for uniform importance.
+    static func drawFeatureLegend(_ canvas: inout SVGCanvas, at origin: Point, count: Int, highlighted: Int?, width: Double) {
+        let colors = featureColors(importance: [], count: count, highlighted: highlighted)
+        if let highlighted, highlighted < count {
+            canvas.legend(at: origin, entries: [LegendEntry(label: "feature \(highlighted)", color: highlightColor, mark: .dot),
+                                                LegendEntry(label: "other features", color: colors[highlighted == 0 ? min(1, count - 1) : 0], mark: .dot)])
+            return
+        }
+        let perRow = max(1, Int(width / 70))
+        for i in 0..<min(count, 20) {
+            let x = origin.x + 70 * Double(i % perRow), y = origin.y + 16 * Double(i / perRow)
+            canvas.circle(center: Point(x + 5, y + 5), radius: 4, fill: colors[i], title: "feature \(i)")
+            canvas.text("feature \(i)", at: Point(x + 12, y + 9), size: 10)
+        }
+        if count > 20 { canvas.text("…", at: Point(origin.x, origin.y + 16 * Double((19 / perRow) + 1) + 9), size: 10) }
     }
 
     /// ‖(v₀, v₁)‖ for a vector of up to two coordinates (extra coordinates ignored).

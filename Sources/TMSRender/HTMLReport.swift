@@ -1,3 +1,5 @@
+import Foundation
+
 /// One key–value row of a report's configuration summary.
 public struct ConfigEntry: Sendable, Equatable {
     public var key: String
@@ -117,14 +119,14 @@ public struct HTMLReport: Sendable, Equatable {
             body += "<h2>Checks against the paper</h2>\n<p>\(passed) of \(checks.count) checks pass.</p>\n"
             body += "<table class=\"checks\">\n<tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>\n"
             for check in checks {
-                body += "<tr><td>\(SVG.escape(check.claim))</td><td>\(SVG.escape(check.expected))</td>"
-                body += "<td>\(SVG.escape(check.measured))</td>\(Self.verdictCell(check.passed))</tr>\n"
+                body += "<tr><td>\(Self.userText(check.claim))</td><td>\(Self.userText(check.expected))</td>"
+                body += "<td>\(Self.userText(check.measured))</td>\(Self.verdictCell(check.passed))</tr>\n"
             }
             body += "</table>\n"
         }
         for section in sections {
-            body += "<section>\n<h2>\(SVG.escape(section.heading))</h2>\n<figure>\n\(SVG.inline(section.html))\n"
-            if !section.caption.isEmpty { body += "<figcaption>\(SVG.escape(section.caption))</figcaption>\n" }
+            body += "<section>\n<h2>\(Self.userText(section.heading))</h2>\n<figure>\n\(SVG.inline(section.html))\n"
+            if !section.caption.isEmpty { body += "<figcaption>\(Self.userText(section.caption))</figcaption>\n" }
             body += "</figure>\n</section>\n"
         }
         if !links.isEmpty {
@@ -157,6 +159,17 @@ public struct HTMLReport: Sendable, Equatable {
             body += "<td\(failStyle)>\(entry.passed) of \(entry.passed + entry.failed)</td></tr>\n"
         }
         return document(title: title, body: body + "</table>\n")
+    }
+
+    /// Text a reader sees (headings, captions, checks) as escaped HTML: `W_i` and `Σ_{j≠i}` with real
+    /// `<sub>`/`<sup>`, and references to the project's internal specification ("(SPEC §8)", ", SPEC §5")
+    /// removed, since a report must not point at files outside the repository.
+    static func userText(_ text: String) -> String {
+        var plain = text
+        for pattern in [#"\s*\(SPEC §[0-9.]+\)"#, #",?\s*SPEC §[0-9.]+"#] {
+            plain = plain.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
+        }
+        return SVG.richHTML(plain)
     }
 
     static func verdictCell(_ passed: Bool) -> String {

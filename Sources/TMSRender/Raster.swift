@@ -76,7 +76,7 @@ extension SVGCanvas {
                               ("data-levels", String(Self.rasterLevels)),
                               ("data-palette", palette.map { String($0.hex.dropFirst()) }.joined()),
                               ("data-row-label", labels.row), ("data-column-label", labels.column),
-                              ("data-value-label", labels.value),
+                              ("data-value-label", SVG.unicodeScripts(labels.value)),
                               ("data-row-ids", ids(labels.rowIDs)), ("data-column-ids", ids(labels.columnIDs)),
                               ("href", uri)],
                     title: "\(labels.value): \(hint)")

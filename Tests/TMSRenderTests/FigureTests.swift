@@ -109,8 +109,8 @@ let tinyFigures: [NamedFigure] = [
     @Test func gramAndNormsMarksTheHiddenCount() {
         let svg = Figures.gramAndNorms(gram: gram, norms: [1, 1, 1, 1, 1], superposition: [], hiddenCount: 2, title: "t")
         #expect(svg.contains(">m = 2<"))
-        #expect(occurrences(of: ": ‖W_i‖ = ", in: svg) == 5)
-        #expect(occurrences(of: ": W_i·W_j = ", in: svg) == 25)
+        #expect(occurrences(of: ": ‖Wᵢ‖ = ", in: svg) == 5)
+        #expect(occurrences(of: ": Wᵢ·Wⱼ = ", in: svg) == 25)
     }
 
     @Test func dimensionalityPlotLabelsReferenceFractions() {

@@ -148,7 +148,7 @@ struct RasterHeatmapTests {
                                        superposition: Array(repeating: 0, count: 60), hiddenCount: 5, title: "t")
         #expect(xmlProblem(svg) == nil)
         #expect(occurrences(of: "<image ", in: svg) == 1)
-        #expect(!svg.contains(": W_i·W_j = "))
+        #expect(!svg.contains(": Wᵢ·Wⱼ = "))
         let file = try #require(embeddedPNG(in: svg))
         let image = try #require(decodePNG(file))
         #expect(image.width == 60 && image.height == 60 && image.pixels.count == 3600)
