@@ -21,7 +21,7 @@ public struct SparsitySweepExperiment: Experiment {
 
     func config(_ model: ModelKind, _ options: ExperimentOptions) -> TrainingConfig {
         TrainingConfig.standard(model: model, featureCount: 20, hiddenCount: 5, featureProbabilities: Self.densities,
-                                importanceDecay: 0.7, steps: options.steps(full: 10_000, quick: 6_000),
+                                importanceDecay: 0.7, steps: options.steps(full: 10_000, quick: 3_000),
                                 learningRate: options.quick ? 3e-3 : 1e-3, bestOf: options.quick ? 2 : 3, seed: options.seed)
     }
 

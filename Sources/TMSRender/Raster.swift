@@ -87,7 +87,8 @@ extension SVGCanvas {
     }
 
     /// The read-out script of raster heatmaps: binds every `image.tms-raster` not yet bound (so several
-    /// copies on one page are harmless). Written without `<` and `&` so the SVG stays well-formed XML.
+    /// copies on one page are harmless) and marks each `data-decoded="1"` once the browser has decoded its
+    /// PNG at the expected size (`.ci/render-check` looks for that). Written without `<` and `&` so the SVG stays well-formed XML.
     static let readoutScript = """
 
     (function () {
@@ -107,7 +108,9 @@ extension SVGCanvas {
           canvas.width = columns; canvas.height = rows;
           context = canvas.getContext("2d");
           context.drawImage(picture, 0, 0);
+          image.setAttribute("data-decoded", picture.naturalWidth === columns ? "1" : "wrong-size");
         };
+        picture.onerror = function () { image.setAttribute("data-decoded", "error"); };
         picture.src = attr(image, "href");
         function id(list, k) { return list.length === 1 ? String(k) : list[k]; }
         image.addEventListener("mousemove", function (event) {
