@@ -46,7 +46,8 @@ enum Plots {
     /// concatenated as inline figures. Above ``gramFeatureLimit`` features: the top 400 features by norm
     /// (represented first) and histograms of every feature's norm and interference.
     static func gramGrid(_ run: TrainedRun, instances: [Int], title: String) -> String {
-        instances.flatMap { k -> [String] in
+        if run.config.featureCount <= gramFeatureLimit { return gramColumns(run, instances: instances, title: title) }
+        return instances.flatMap { k -> [String] in
             let W = run.weights.weightMatrix(instance: k)
             let analysis = run.metrics.instances[k]
             let superposition = analysis.interference.map { min(1, max(0, $0.squareRoot())) }
@@ -65,6 +66,17 @@ enum Plots {
                                                        norms: analysis.featureNorms, interference: analysis.interference)
             return [gram, histograms]
         }.stackedVertically()
+    }
+
+    /// The sweep layout: one column per instance, WᵀW over norm bars, shared colour bars (for up to
+    /// ``gramFeatureLimit`` features; ``gramGrid(_:instances:title:)`` chooses).
+    static func gramColumns(_ run: TrainedRun, instances: [Int], title: String) -> String {
+        let panels = instances.map { k -> GramPanel in
+            let analysis = run.metrics.instances[k]
+            return GramPanel(title: instanceTitle(run, k), gram: gramMatrix(of: run.weights.weightMatrix(instance: k)),
+                             norms: analysis.featureNorms, superposition: analysis.interference.map { min(1, max(0, $0.squareRoot())) })
+        }
+        return Figures.gramColumns(title: title, panels: panels, hiddenCount: run.config.hiddenCount)
     }
 
     /// Loss curves per instance (log y).

@@ -176,3 +176,19 @@ struct RasterHeatmapTests {
         #expect(occurrences(of: "fill=\"\(Figures.unrepresentedColor)\"", in: svg) == 3)
     }
 }
+
+struct GramColumnsTests {
+    @Test func sweepLayoutHasOneColumnPerModelAndSharedColourBars() {
+        let panels = ["1 − S = 1", "1 − S = 0.1", "1 − S = 0.01"].map {
+            GramPanel(title: $0, gram: gram, norms: [1, 1, 0.9, 0.2, 0], superposition: [0, 0.3, 1, 0.5, 0])
+        }
+        let svg = Figures.gramColumns(title: "ReLU output", panels: panels, hiddenCount: 2)
+        #expect(xmlProblem(svg) == nil)
+        for title in panels.map(\.title) { #expect(occurrences(of: ">\(title)</text>", in: svg) == 1) }
+        #expect(occurrences(of: ">superposition (grey: ‖W", in: svg) == 1)
+        #expect(occurrences(of: ": Wᵢ·Wⱼ = ", in: svg) == 75)
+        // Per column: features 3 and 4 are not represented (grey); 0–2 keep their superposition colour.
+        #expect(occurrences(of: "fill=\"\(Figures.unrepresentedColor)\"", in: svg) == 6)
+        #expect(svg.contains("fill=\"\(ColorMap.viridis.hex(at: 1))\""))
+    }
+}
