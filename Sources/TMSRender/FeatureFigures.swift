@@ -222,14 +222,18 @@ extension Figures {
     /// The grey of unrepresented features.
     public static let unrepresentedColor = "#c4c4c4"
 
-    /// The feature geometry graph: features as nodes, an edge where two features interfere.
+    /// The feature geometry graph: features as nodes, an edge where two features interfere
+    /// (Elhage et al. 2022, §7 "The Geometry of Superposition").
     ///
-    /// Layout (deterministic): each group (connected component, `groups[i]` ≥ 0) gets a cell of a square
-    /// grid, in order of first appearance; its members sit on a circle in that cell in feature order
-    /// (a single member at the centre). Features with group −1 (not represented) share the last cell as a
-    /// grey grid. Node radius 2 + 4·min(‖W_i‖, 1); node colour ``ColorMap/category(_:)`` of the group's
-    /// ordinal. An edge joins i < j where w = max(|e_ij|, |e_ji|) > `threshold`, with opacity min(w, 1),
-    /// in the group colour (grey between groups).
+    /// Layout (deterministic), per group (connected component, `groups[i]` ≥ 0), largest first: up to 8
+    /// members sit on a regular polygon in a 90 px cell (a digon is a pair, a triangle a triangle, a
+    /// tetrahedron a square with its diagonals); larger groups get a 260 px panel and a force-directed layout
+    /// (Fruchterman–Reingold, 120 seeded iterations from a circle). Each group is named by its size and mean
+    /// dimensionality D_i = ‖W_i‖²/(‖W_i‖² + Σⱼ≠ᵢ e_ij²) (``shapeName(size:meanDimensionality:)``).
+    /// Features with group −1 (not represented) share the last cell as a grey grid. Node radius
+    /// 2 + 4·min(‖W_i‖, 1); node colour ``ColorMap/category(_:)`` of the group's rank. An edge joins i < j
+    /// where w = max(|e_ij|, |e_ji|) > `threshold`, with opacity min(w, 1), in the group colour (grey between
+    /// groups); at most ``maxGraphEdges`` edges, the strongest.
     /// - Parameters:
     ///   - edgeWeights: n×n, `edgeWeights[i][j]` = |Ŵ_i·W_j|.
     ///   - norms: n values ‖W_i‖.
@@ -238,43 +242,78 @@ extension Figures {
                                             threshold: Double) -> String {
         let n = max(norms.count, groups.count, edgeWeights.count)
         func group(_ i: Int) -> Int { i < groups.count ? groups[i] : -1 }
-        var order: [Int] = []
-        for i in 0..<n where group(i) >= 0 && !order.contains(group(i)) { order.append(group(i)) }
-        let unrepresented = (0..<n).filter { group($0) < 0 }
-        let cellCount = max(order.count + (unrepresented.isEmpty ? 0 : 1), 1)
-        let columns = Int(Double(cellCount).squareRoot().rounded(.up))
-        let cell = max(36, min(130, 640 / Double(columns)))
-        let rows = (cellCount + columns - 1) / columns
-        var canvas = SVGCanvas(width: max(Double(columns) * cell + 20, 320), height: 62 + Double(rows) * cell + 24)
-        canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
-        canvas.text("edges: |Ŵ_i·W_j| > \(SVG.number(threshold, decimals: 4)), opacity ∝ weight; node size ∝ ‖W_i‖",
-                    at: Point(canvas.width / 2, 40), size: 10, anchor: .middle)
-        func cellCentre(_ k: Int) -> Point {
-            Point(10 + (Double(k % columns) + 0.5) * cell, 54 + (Double(k / columns) + 0.5) * cell)
-        }
-        var position = [Point](repeating: Point(0, 0), count: n)
-        for (k, id) in order.enumerated() {
-            let members = (0..<n).filter { group($0) == id }
-            let radius = members.count == 1 ? 0 : cell * 0.32
-            for (slot, i) in members.enumerated() {
-                let angle = -Double.pi / 2 + 2 * Double.pi * Double(slot) / Double(members.count)
-                position[i] = Point(cellCentre(k).x + radius * cos(angle), cellCentre(k).y + radius * sin(angle))
-            }
-        }
-        if !unrepresented.isEmpty {
-            let centre = cellCentre(order.count)
-            let side = Int(Double(unrepresented.count).squareRoot().rounded(.up))
-            let spacing = cell * 0.8 / Double(max(side, 1))
-            for (slot, i) in unrepresented.enumerated() {
-                position[i] = Point(centre.x - cell * 0.4 + spacing * (Double(slot % side) + 0.5),
-                                    centre.y - cell * 0.4 + spacing * (Double(slot / side) + 0.5))
-            }
-            canvas.text("not represented", at: Point(centre.x, centre.y + cell * 0.48), size: 9, anchor: .middle, fill: "#777777")
-        }
         func weight(_ i: Int, _ j: Int) -> Double {
             i < edgeWeights.count && j < edgeWeights[i].count ? abs(edgeWeights[i][j]) : 0
         }
-        func color(_ i: Int) -> String { group(i) < 0 ? "#bbbbbb" : ColorMap.category(order.firstIndex(of: group(i))!).hex }
+        func norm(_ i: Int) -> Double { i < norms.count && norms[i].isFinite ? norms[i] : 0 }
+        var membersOf: [Int: [Int]] = [:]
+        var order: [Int] = []
+        for i in 0..<n where group(i) >= 0 {
+            if membersOf[group(i)] == nil { order.append(group(i)) }
+            membersOf[group(i), default: []].append(i)
+        }
+        // Largest groups first; ties keep their order of first appearance.
+        order = order.enumerated().sorted { a, b in
+            let (x, y) = (membersOf[a.element]!.count, membersOf[b.element]!.count)
+            return x != y ? x > y : a.offset < b.offset
+        }.map(\.element)
+        let unrepresented = (0..<n).filter { group($0) < 0 }
+        func dimensionality(_ i: Int) -> Double {
+            let own = norm(i) * norm(i)
+            guard own > 1e-12 else { return 0 }
+            let others = (0..<n).reduce(0.0) { $1 == i ? $0 : $0 + weight(i, $1) * weight(i, $1) }
+            return own / (own + others)
+        }
+        // Cells: big groups (> 8 members) in 260 px panels, then small groups and the unrepresented in 90 px cells.
+        let (big, small) = (order.filter { membersOf[$0]!.count > 8 }, order.filter { membersOf[$0]!.count <= 8 })
+        let width = 780.0, bigSide = 260.0, smallSide = 90.0
+        let bigPerRow = Int(width / bigSide), smallPerRow = Int(width / smallSide)
+        let bigRows = (big.count + bigPerRow - 1) / bigPerRow
+        let smallCount = small.count + (unrepresented.isEmpty ? 0 : 1)
+        let smallRows = (smallCount + smallPerRow - 1) / smallPerRow
+        let top = 62.0
+        var canvas = SVGCanvas(width: width + 20, height: top + Double(bigRows) * bigSide + Double(smallRows) * smallSide + 16)
+        canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
+        canvas.text("edges: |Ŵ_i·W_j| > \(SVG.number(threshold, decimals: 4)), opacity ∝ weight; node size ∝ ‖W_i‖",
+                    at: Point(canvas.width / 2, 40), size: 10, anchor: .middle)
+        var position = [Point](repeating: Point(0, 0), count: n)
+        var labels: [(text: String, at: Point)] = []
+        for (k, id) in big.enumerated() {
+            let members = membersOf[id]!
+            let origin = Point(10 + Double(k % bigPerRow) * bigSide, top + Double(k / bigPerRow) * bigSide)
+            let layout = forceLayout(members: members, weight: { max(weight($0, $1), weight($1, $0)) }, threshold: threshold)
+            for (slot, i) in members.enumerated() {
+                position[i] = Point(origin.x + 20 + (bigSide - 40) * layout[slot].x, origin.y + 10 + (bigSide - 40) * layout[slot].y)
+            }
+            let meanD = members.map(dimensionality).reduce(0, +) / Double(members.count)
+            labels.append((shapeName(size: members.count, meanDimensionality: meanD), Point(origin.x + bigSide / 2, origin.y + bigSide - 12)))
+        }
+        let smallTop = top + Double(bigRows) * bigSide
+        func smallCentre(_ k: Int) -> Point {
+            Point(10 + (Double(k % smallPerRow) + 0.5) * smallSide, smallTop + (Double(k / smallPerRow) + 0.5) * smallSide - 6)
+        }
+        for (k, id) in small.enumerated() {
+            let members = membersOf[id]!
+            let radius = members.count == 1 ? 0 : smallSide * 0.3
+            for (slot, i) in members.enumerated() {
+                let angle = -Double.pi / 2 + 2 * Double.pi * Double(slot) / Double(members.count)
+                position[i] = Point(smallCentre(k).x + radius * cos(angle), smallCentre(k).y + radius * sin(angle))
+            }
+            let meanD = members.map(dimensionality).reduce(0, +) / Double(members.count)
+            labels.append((shapeName(size: members.count, meanDimensionality: meanD), Point(smallCentre(k).x, smallCentre(k).y + smallSide * 0.46)))
+        }
+        if !unrepresented.isEmpty {
+            let centre = smallCentre(small.count)
+            let side = Int(Double(unrepresented.count).squareRoot().rounded(.up))
+            let spacing = smallSide * 0.7 / Double(max(side, 1))
+            for (slot, i) in unrepresented.enumerated() {
+                position[i] = Point(centre.x - smallSide * 0.35 + spacing * (Double(slot % side) + 0.5),
+                                    centre.y - smallSide * 0.35 + spacing * (Double(slot / side) + 0.5))
+            }
+            labels.append(("not represented (\(unrepresented.count))", Point(centre.x, centre.y + smallSide * 0.46)))
+        }
+        let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+        func color(_ i: Int) -> String { group(i) < 0 ? "#bbbbbb" : ColorMap.category(rank[group(i)]!).hex }
         var edges: [(i: Int, j: Int, w: Double)] = []
         for i in 0..<n {
             for j in (i + 1)..<max(n, i + 1) {
@@ -283,7 +322,7 @@ extension Figures {
             }
         }
         if edges.count > maxGraphEdges {
-            canvas.text("the \(maxGraphEdges) strongest of \(edges.count) edges are drawn", at: Point(canvas.width / 2, 52),
+            canvas.text("the \(maxGraphEdges) strongest of \(edges.count) edges are drawn", at: Point(canvas.width / 2, 54),
                         size: 10, anchor: .middle, fill: "#777777")
             edges = Array(edges.sorted { $0.w != $1.w ? $0.w > $1.w : ($0.i, $0.j) < ($1.i, $1.j) }.prefix(maxGraphEdges))
                 .sorted { ($0.i, $0.j) < ($1.i, $1.j) }
@@ -293,14 +332,71 @@ extension Figures {
                         width: 1.5, opacity: min(w, 1), title: "features \(i)–\(j): \(SVG.number(w, decimals: 3))")
         }
         for i in 0..<n {
-            let norm = i < norms.count ? norms[i] : 0
-            canvas.circle(center: position[i], radius: 2 + 4 * min(max(norm, 0), 1), fill: color(i), stroke: "#333333",
-                          strokeWidth: 0.5, title: "feature \(i), group \(group(i)), ‖W_i‖ = \(SVG.number(norm, decimals: 3))")
+            canvas.circle(center: position[i], radius: 2 + 4 * min(max(norm(i), 0), 1), fill: color(i), stroke: "#333333",
+                          strokeWidth: 0.5, title: "feature \(i), group \(group(i)), ‖W_i‖ = \(SVG.number(norm(i), decimals: 3))")
             if n <= 40 && group(i) >= 0 {
                 canvas.text("\(i)", at: Point(position[i].x + 6, position[i].y - 5), size: 9, fill: "#555555")
             }
         }
+        for label in labels { canvas.text(label.text, at: label.at, size: 10, anchor: .middle, fill: "#333333") }
         return canvas.render()
+    }
+
+    /// The name of a feature group from its size and mean dimensionality (within 0.06): 1 feature with
+    /// D ≈ 1 "dedicated"; 2 with 1/2 "digon"; 3 with 2/3 "triangle"; 4 with 3/4 "tetrahedron"; 4 with
+    /// 1/2 "square"; 5 with 2/5 "pentagon"; 8 with 3/8 "square antiprism"; otherwise "k features, D ≈ x".
+    public static func shapeName(size: Int, meanDimensionality d: Double) -> String {
+        let known: [(Int, Double, String)] = [(1, 1, "dedicated"), (2, 0.5, "digon"), (3, 2.0 / 3, "triangle"),
+                                              (4, 0.75, "tetrahedron"), (4, 0.5, "square"), (5, 0.4, "pentagon"),
+                                              (8, 0.375, "square antiprism")]
+        if let match = known.first(where: { $0.0 == size && abs($0.1 - d) < 0.06 }) { return match.2 }
+        return "\(size) features, D ≈ \(SVG.number(d, decimals: 2))"
+    }
+
+    /// A force-directed layout (Fruchterman–Reingold) of `members` in the unit square, deterministic: starts
+    /// on a circle, 120 iterations, attraction along edges above `threshold` scaled by their weight.
+    static func forceLayout(members: [Int], weight: (Int, Int) -> Double, threshold: Double) -> [Point] {
+        let count = members.count
+        var x = (0..<count).map { 0.5 + 0.45 * cos(2 * Double.pi * Double($0) / Double(count)) }
+        var y = (0..<count).map { 0.5 + 0.45 * sin(2 * Double.pi * Double($0) / Double(count)) }
+        var adjacency: [[(Int, Double)]] = Array(repeating: [], count: count)
+        for a in 0..<count {
+            for b in (a + 1)..<max(count, a + 1) {
+                let w = weight(members[a], members[b])
+                if w > threshold { adjacency[a].append((b, w)); adjacency[b].append((a, w)) }
+            }
+        }
+        let k = (1.0 / Double(count)).squareRoot()
+        var temperature = 0.1
+        for _ in 0..<120 {
+            var dx = [Double](repeating: 0, count: count), dy = [Double](repeating: 0, count: count)
+            for a in 0..<count {
+                for b in (a + 1)..<max(count, a + 1) {
+                    let (ex, ey) = (x[a] - x[b], y[a] - y[b])
+                    let d2 = max(ex * ex + ey * ey, 1e-6)
+                    let push = k * k / d2
+                    dx[a] += ex * push; dy[a] += ey * push
+                    dx[b] -= ex * push; dy[b] -= ey * push
+                }
+                for (b, w) in adjacency[a] where b > a {
+                    let (ex, ey) = (x[a] - x[b], y[a] - y[b])
+                    let d = max((ex * ex + ey * ey).squareRoot(), 1e-3)
+                    let pull = w * d / k
+                    dx[a] -= ex * pull; dy[a] -= ey * pull
+                    dx[b] += ex * pull; dy[b] += ey * pull
+                }
+            }
+            for a in 0..<count {
+                let length = max((dx[a] * dx[a] + dy[a] * dy[a]).squareRoot(), 1e-9)
+                let step = min(length, temperature)
+                x[a] += dx[a] / length * step
+                y[a] += dy[a] / length * step
+            }
+            temperature *= 0.96
+        }
+        let (lowX, highX, lowY, highY) = (x.min() ?? 0, x.max() ?? 1, y.min() ?? 0, y.max() ?? 1)
+        let span = max(highX - lowX, highY - lowY, 1e-9)
+        return (0..<count).map { Point((x[$0] - lowX) / span, (y[$0] - lowY) / span) }
     }
 
     /// Draws one feature-diagram panel of width `size` and height `size + 26` at the canvas origin.

@@ -157,3 +157,31 @@ let tinyFigures: [NamedFigure] = [
         #expect(xmlProblem(Figures.trainingAnimation2D(title: "", frames: [], importance: [])) == nil)
     }
 }
+
+struct GeometryGraphTests {
+    @Test(arguments: [(1, 1.0, "dedicated"), (2, 0.5, "digon"), (3, 0.66, "triangle"), (4, 0.75, "tetrahedron"),
+                      (5, 0.41, "pentagon"), (8, 0.375, "square antiprism"), (22, 0.3, "22 features, D ≈ 0.3")])
+    func shapesAreNamedBySizeAndDimensionality(size: Int, d: Double, name: String) {
+        #expect(Figures.shapeName(size: size, meanDimensionality: d) == name)
+    }
+
+    @Test func groupsAreLabelledByShape() {
+        // Features 0, 1: an antipodal pair (|Ŵ_i·W_j| = 1, D = 1/2); feature 2 alone (D = 1); feature 3 not represented.
+        let svg = tinyFigures[3].render()
+        #expect(svg.contains(">digon</text>") && svg.contains(">dedicated</text>") && svg.contains(">not represented (1)</text>"))
+    }
+
+    @Test func largeGroupIsSpreadOutNotOnOneCircle() {
+        // A 30-node ring: every node linked to its two neighbours.
+        let n = 30
+        let edges = (0..<n).map { i in (0..<n).map { j in (abs(i - j) == 1 || abs(i - j) == n - 1) ? 0.5 : (i == j ? 1 : 0) } }
+        let svg = Figures.featureGeometryGraph(title: "ring", edgeWeights: edges, norms: Array(repeating: 1, count: n),
+                                               groups: Array(repeating: 0, count: n), threshold: 0.1)
+        #expect(xmlProblem(svg) == nil)
+        #expect(occurrences(of: "<title>features ", in: svg) == n)
+        let layout = Figures.forceLayout(members: Array(0..<n), weight: { edges[$0][$1] }, threshold: 0.1)
+        let distinct = Set(layout.map { "\(Int($0.x * 50)),\(Int($0.y * 50))" })
+        #expect(distinct.count == n)
+        #expect(layout.allSatisfy { $0.x >= 0 && $0.x <= 1 && $0.y >= 0 && $0.y <= 1 })
+    }
+}
