@@ -116,7 +116,8 @@ enum Plots {
         let lines = boundaries.map { $0.map { Point(x: $0.x, y: $0.y) } }
         return Figures.phaseDiagram(
             title: "Phase of the extra feature, \(title)",
-            panels: [PhaseDiagramPanel(title: "learned (lowest loss)", xValues: r, yValues: p, phases: learned, boundaries: lines),
+            panels: [PhaseDiagramPanel(title: "learned (lowest loss)", xValues: r, yValues: p, phases: learned, boundaries: lines,
+                                       marked: zip(learned, theory).map { zip($0, $1).map { $0 != $1 } }),
                      PhaseDiagramPanel(title: "theory (closed form)", xValues: r, yValues: p, phases: theory, boundaries: lines)],
             phaseNames: FeaturePhase.allCases.map(\.label), xLabel: "relative importance r", yLabel: "feature density 1 − S")
     }

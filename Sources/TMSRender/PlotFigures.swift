@@ -31,13 +31,17 @@ public struct PhaseDiagramPanel: Sendable, Equatable {
     public var phases: [[Int]]
     /// Polylines in data coordinates drawn over the grid (e.g. theoretical phase boundaries).
     public var boundaries: [[Point]]
+    /// `marked[y][x]`: cells to cross out (e.g. where the learned phase disagrees with theory); empty = none.
+    public var marked: [[Bool]]
 
-    public init(title: String, xValues: [Double], yValues: [Double], phases: [[Int]], boundaries: [[Point]] = []) {
+    public init(title: String, xValues: [Double], yValues: [Double], phases: [[Int]], boundaries: [[Point]] = [],
+                marked: [[Bool]] = []) {
         self.title = title
         self.xValues = xValues
         self.yValues = yValues
         self.phases = phases
         self.boundaries = boundaries
+        self.marked = marked
     }
 }
 
@@ -126,10 +130,13 @@ extension Figures {
     ///
     /// Cell k spans the geometric midpoints between neighbouring grid values (the outer cells extend by
     /// half a step; a single value v spans [v/√10, v·√10]). Cell colour: `phaseColors[phase]`, default
-    /// ``defaultPhaseColors``; a legend of `phaseNames` sits below. Boundaries are black polylines.
+    /// ``defaultPhaseColors``; a legend of `phaseNames` sits below, followed by `boundaryLabel` (when any
+    /// panel has boundaries) and "× marked cell" with `markLabel` (when any cell is marked). Boundaries are
+    /// black polylines; marked cells carry a black ×.
     public static func phaseDiagram(title: String, panels: [PhaseDiagramPanel], phaseNames: [String],
                                     phaseColors: [String]? = nil, xLabel: String = "relative importance",
-                                    yLabel: String = "feature density") -> String {
+                                    yLabel: String = "feature density", boundaryLabel: String = "theory boundary",
+                                    markLabel: String = "learned phase differs from theory") -> String {
         let colors = phaseColors ?? defaultPhaseColors
         func color(_ phase: Int) -> String {
             guard phase >= 0 && phase < phaseNames.count else { return "#eeeeee" }
@@ -138,7 +145,10 @@ extension Figures {
         let plot = 260.0
         let grid = SmallMultiples(count: panels.count, columns: panels.count, panelWidth: plot + 80, panelHeight: plot + 80, top: 40)
         let legendTop = grid.height + 4
-        var canvas = SVGCanvas(width: max(grid.width, 360), height: legendTop + 16 * Double(phaseNames.count) + 12)
+        let hasBoundaries = panels.contains { !$0.boundaries.isEmpty }
+        let hasMarks = panels.contains { $0.marked.contains { $0.contains(true) } }
+        let legendRows = phaseNames.count + (hasBoundaries ? 1 : 0) + (hasMarks ? 1 : 0)
+        var canvas = SVGCanvas(width: max(grid.width, 360), height: legendTop + 16 * Double(legendRows) + 12)
         canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
         for (index, panel) in panels.enumerated() {
             let origin = grid.origin(of: index)
@@ -156,13 +166,31 @@ extension Figures {
                                     + "\(yLabel) = \(SVG.number(panel.yValues[row], decimals: 4)): \(name)")
                 }
             }
+            for (row, marks) in panel.marked.enumerated() where row < panel.yValues.count {
+                for (column, mark) in marks.enumerated() where mark && column < panel.xValues.count {
+                    let centre = area.point((xEdges[column] * xEdges[column + 1]).squareRoot(), (yEdges[row] * yEdges[row + 1]).squareRoot())
+                    let half = min(4.0, 0.3 * abs(area.x.map(xEdges[column + 1]) - area.x.map(xEdges[column])))
+                    canvas.element("path", [("d", "M\(SVG.number(centre.x - half)) \(SVG.number(centre.y - half))l\(SVG.number(2 * half)) \(SVG.number(2 * half))"
+                                                 + "m0 \(SVG.number(-2 * half))l\(SVG.number(-2 * half)) \(SVG.number(2 * half))"),
+                                            ("stroke", "#111111"), ("stroke-width", "1.3"), ("fill", "none")],
+                                   title: "\(xLabel) = \(SVG.number(panel.xValues[column], decimals: 4)), \(yLabel) = \(SVG.number(panel.yValues[row], decimals: 4)): \(markLabel)")
+                }
+            }
             for (k, boundary) in panel.boundaries.enumerated() {
-                canvas.lineSeries(area, points: boundary, color: "#000000", width: 1.5, title: "boundary \(k + 1)")
+                canvas.lineSeries(area, points: boundary, color: "#000000", width: 1.5, title: "\(boundaryLabel) \(k + 1)")
             }
             canvas.axes(area, xLabel: xLabel, yLabel: yLabel, grid: false)
         }
         canvas.legend(at: Point(grid.gap + 64, legendTop),
-                      entries: phaseNames.enumerated().map { LegendEntry(label: $0.element, color: color($0.offset)) })
+                      entries: phaseNames.enumerated().map { LegendEntry(label: $0.element, color: color($0.offset)) }
+                          + (hasBoundaries ? [LegendEntry(label: boundaryLabel, color: "#000000", mark: .line)] : []))
+        if hasMarks {
+            let y = legendTop + 16 * Double(legendRows - 1)
+            let x = grid.gap + 64
+            canvas.element("path", [("d", "M\(SVG.number(x + 2)) \(SVG.number(y + 1))l8 8m0 -8l-8 8"), ("stroke", "#111111"),
+                                    ("stroke-width", "1.3"), ("fill", "none")], title: markLabel)
+            canvas.text(markLabel, at: Point(x + 24, y + 9), size: 10)
+        }
         return canvas.render()
     }
 

@@ -185,3 +185,14 @@ struct GeometryGraphTests {
         #expect(layout.allSatisfy { $0.x >= 0 && $0.x <= 1 && $0.y >= 0 && $0.y <= 1 })
     }
 }
+
+struct PhaseDiagramMarkTests {
+    @Test func disagreeingCellsAreCrossedAndBoundariesAreInTheLegend() {
+        let learned = PhaseDiagramPanel(title: "learned", xValues: [0.5, 2], yValues: [0.1, 0.9], phases: [[0, 1], [2, 2]],
+                                        boundaries: [[Point(0.5, 0.1), Point(2, 0.9)]], marked: [[false, true], [true, false]])
+        let svg = Figures.phaseDiagram(title: "n = 3, m = 2", panels: [learned], phaseNames: ["a", "b", "c"])
+        #expect(xmlProblem(svg) == nil)
+        #expect(occurrences(of: ": learned phase differs from theory</title>", in: svg) == 2)
+        #expect(svg.contains(">theory boundary</text>") && svg.contains(">learned phase differs from theory</text>"))
+    }
+}
