@@ -134,6 +134,11 @@ public struct NonUniformExperiment: Experiment {
             passed: crossing.map { $0 >= 0.25 && $0 <= 1 / 1.6 } == true && diff[unit] < 0))
 
         let titles = rho.map { "ρ = \(fmt($0, 2))" }
+        // The digon-started run can turn back into a pentagon: label the curve by what it ended as.
+        let digonEnds = (0..<K).map { kind(dig.weights.weightMatrix(instance: $0)) == "digons" }
+        let stillDigons = zip(ld, digonEnds).map { $1 ? $0 : .nan }, turned = zip(ld, digonEnds).map { $1 ? .nan : $0 }
+        let branchSeries = [("pentagon branch", lp), ("digon branch (still two digons)", stillDigons)]
+            + (turned.contains { !$0.isNaN } ? [("started as digons, ended otherwise", turned)] : [])
         let figures = [
             ReportFigure(heading: "Trained from scratch across ρ (feature 0's density / the others')",
                          html: Plots.featureDiagrams(free, instances: Array(0..<K), titles: titles),
@@ -143,8 +148,8 @@ public struct NonUniformExperiment: Experiment {
                          caption: "Warm-started from a regular pentagon at every ρ.", file: "pentagon-branch.svg"),
             ReportFigure(heading: "Loss of the two solution branches",
                          html: Plots.lineChart(title: "Loss against ρ", xLabel: "ρ = density of feature 0 / density of the others",
-                                               yLabel: "loss", x: rho, series: [("pentagon branch", lp), ("digon branch", ld)],
-                                               logX: true, logY: true, dashed: ["digon branch"]),
+                                               yLabel: "loss", x: rho, series: branchSeries,
+                                               logX: true, logY: true, dashed: ["digon branch (still two digons)"]),
                          caption: "Evaluation loss of each branch after training from its warm start.", file: "branch-losses.svg"),
         ]
         return ExperimentAnalysis(figures: figures, checks: checks,
