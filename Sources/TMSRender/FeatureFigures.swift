@@ -232,8 +232,8 @@ extension Figures {
     /// dimensionality D_i = ‖W_i‖²/(‖W_i‖² + Σⱼ≠ᵢ e_ij²) (``shapeName(size:meanDimensionality:)``).
     /// Features with group −1 (not represented) share the last cell as a grey grid. Node radius
     /// 2 + 4·min(‖W_i‖, 1); node colour ``ColorMap/category(_:)`` of the group's rank. An edge joins i < j
-    /// where w = max(|e_ij|, |e_ji|) > `threshold`, with opacity min(w, 1), in the group colour (grey between
-    /// groups); at most ``maxGraphEdges`` edges, the strongest.
+    /// where w = max(|e_ij|, |e_ji|) > `threshold` and both are represented, with opacity min(w, 1), in the
+    /// group colour (grey between groups); at most ``maxGraphEdges`` edges, the strongest.
     /// - Parameters:
     ///   - edgeWeights: n×n, `edgeWeights[i][j]` = |Ŵ_i·W_j|.
     ///   - norms: n values ‖W_i‖.
@@ -315,8 +315,9 @@ extension Figures {
         let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
         func color(_ i: Int) -> String { group(i) < 0 ? "#bbbbbb" : ColorMap.category(rank[group(i)]!).hex }
         var edges: [(i: Int, j: Int, w: Double)] = []
-        for i in 0..<n {
-            for j in (i + 1)..<max(n, i + 1) {
+        // Unrepresented features have no edges drawn: Ŵ_i of a near-zero W_i is noise.
+        for i in 0..<n where group(i) >= 0 {
+            for j in (i + 1)..<max(n, i + 1) where group(j) >= 0 {
                 let w = max(weight(i, j), weight(j, i))
                 if w > threshold { edges.append((i, j, w)) }
             }

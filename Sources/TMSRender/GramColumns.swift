@@ -27,7 +27,8 @@ extension Figures {
     /// columns; a dashed line under the first `hiddenCount` bars when 0 < m < n.
     public static func gramColumns(title: String, panels: [GramPanel], hiddenCount: Int) -> String {
         let n = max(panels.map { max($0.norms.count, $0.gram.count) }.max() ?? 1, 1)
-        let side = n <= 40 ? 150.0 : min(300, max(150, Double(n)))
+        // Small models: all columns in one row of about 1100 px (the paper's layout), 100…150 px each.
+        let side = n <= 40 ? max(100, min(150, 1080 / Double(max(panels.count, 1)) - 24)) : min(300, max(150, Double(n)))
         let columns = max(1, min(panels.count, Int(1100 / (side + 24))))
         let rows = (panels.count + columns - 1) / columns
         let (left, top, gap) = (34.0, 44.0, 24.0)

@@ -196,3 +196,34 @@ struct PhaseDiagramMarkTests {
         #expect(svg.contains(">theory boundary</text>") && svg.contains(">learned phase differs from theory</text>"))
     }
 }
+
+struct FeatureColourTests {
+    /// Distinct fill colours of the feature dots (circles with a "feature …" hover title).
+    func dotColours(_ svg: String) -> Set<String> {
+        Set(svg.components(separatedBy: "<circle ").dropFirst().map { $0.components(separatedBy: "</circle>")[0] }
+            .filter { $0.contains("<title>feature ") }.compactMap { piece in
+            piece.range(of: "fill=\"").map { String(piece[$0.upperBound...].prefix(7)) }
+        })
+    }
+
+    @Test func uniformImportanceGivesEachFeatureItsOwnLabelledColour() {
+        let svg = Figures.featureDiagram2D(panels: [FeatureDiagramPanel(title: "p", directions: pentagon, importance: [1, 1, 1, 1, 1])])
+        #expect(dotColours(svg).count == 5)
+        #expect(svg.contains(">feature 4</text>"))
+    }
+
+    @Test func varyingImportanceIsStretchedOverTheWholeColourMap() {
+        let svg = Figures.featureDiagram2D(panels: [featurePanel("p")])  // 0.9^i: 1 … 0.656
+        let colours = dotColours(svg)
+        #expect(colours.count == 5)
+        #expect(colours.contains(ColorMap.viridis.hex(at: 0)) && colours.contains(ColorMap.viridis.hex(at: 1)))
+        #expect(svg.contains(">0.656</text>") && svg.contains(">importance I"))
+    }
+
+    @Test func highlightedFeatureStandsOut() {
+        let svg = Figures.featureDiagram2D(panels: [FeatureDiagramPanel(title: "p", directions: pentagon, importance: [1, 1, 1, 1, 1])],
+                                           highlighted: 0)
+        #expect(dotColours(svg) == [Figures.highlightColor, "#7f8fa6"])
+        #expect(svg.contains(">feature 0</text>") && svg.contains(">other features</text>"))
+    }
+}
