@@ -129,7 +129,10 @@ enum Plots {
                                           sparsityAxisValues: (0..<K).map { 1 / Double(run.config.featureProbability[$0][0]) },
                                           dimensionsPerFeature: run.metrics.instances.map(\.dimensionsPerFeature),
                                           featureDimensionality: run.metrics.instances.map(\.featureDimensionality),
-                                          featureNorms: run.metrics.instances.map(\.featureNorms))
+                                          featureNorms: run.metrics.instances.map(\.featureNorms),
+                                          note: run.config.model.hasHiddenReLU
+                                              ? "hidden ReLU: features with ‖W_i‖ > 1 make ‖W‖_F² > n, so D* can fall below m/n = \(fmt(Double(run.config.hiddenCount) / Double(run.config.featureCount), 3))"
+                                              : nil)
     }
 
     /// The feature geometry graph of one instance.
@@ -166,7 +169,7 @@ enum Plots {
             bars = Figures.neuronStackedBarsPair(title: "Neuron loadings, \(title)", w1: rows,
                                                  w2: (0..<W2.rowCount).map { doubles(W2.row($0)) })
         } else {
-            bars = Figures.neuronStackedBars(title: "Neuron loadings, \(title)", loadings: rows, colouring: .polysemanticity)
+            bars = Figures.neuronStackedBars(title: "Neuron loadings, \(title)", loadings: rows, colouring: .byFeature)
         }
         return [heatmap, bars].stackedVertically()
     }

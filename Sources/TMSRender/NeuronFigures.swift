@@ -42,6 +42,9 @@ extension Figures {
             for k in 0..<weights.count {
                 canvas.text("\(k)", at: Point(origin.x - 4, origin.y + cell * (Double(k) + 0.5) + 3.5), size: 9, anchor: .end)
             }
+            for i in 0..<columns {
+                canvas.text("\(i)", at: Point(origin.x + cell * (Double(i) + 0.5), origin.y + cell * Double(rows) + 11), size: 9, anchor: .middle)
+            }
         }
         let label = SVG.number(scale, decimals: 3)
         canvas.colorBar(at: Point(origin.x, origin.y + cell * Double(rows) + 30), width: 180, map: .redWhiteBlue,
@@ -99,8 +102,8 @@ extension Figures {
                 let top = area.top + row * Double(k) + row * 0.1
                 if row >= 9 { canvas.text("\(k)", at: Point(area.left - 4, top + row * 0.4 + 3.5), size: 9, anchor: .end) }
                 var (right, left) = (0.0, 0.0)
-                // Many features: the neuron's 12 largest loadings each get a segment, the rest one grey segment per side.
-                let kept = weights.count <= 16 ? Set(weights.indices)
+                // Over 24 features: the neuron's 12 largest loadings each get a segment, the rest one grey segment per side.
+                let kept = weights.count <= 24 ? Set(weights.indices)
                     : Set(weights.indices.sorted { abs(weights[$0]) != abs(weights[$1]) ? abs(weights[$0]) > abs(weights[$1]) : $0 < $1 }.prefix(12))
                 for (i, w) in weights.enumerated() where w != 0 && w.isFinite && kept.contains(i) {
                     let start = w > 0 ? right : left

@@ -61,8 +61,9 @@ extension Figures {
     ///   - featureDimensionality: `[instance][feature]` D_i. Above 200 features an instance's D_i are drawn as
     ///     a histogram mirrored about its x (a violin) instead of one dot each.
     ///   - featureNorms: `[instance][feature]` ‖W_i‖; features below 0.5 (not represented) are grey.
+    ///   - note: an optional line under the title (e.g. why D* falls below m/n).
     public static func dimensionalityPlot(title: String, sparsityAxisValues: [Double], dimensionsPerFeature: [Double],
-                                          featureDimensionality: [[Double]], featureNorms: [[Double]] = [],
+                                          featureDimensionality: [[Double]], featureNorms: [[Double]] = [], note: String? = nil,
                                           referenceFractions: [Double] = [1, 3.0 / 4, 2.0 / 3, 1.0 / 2, 2.0 / 5, 3.0 / 8],
                                           xLabel: String = "1/(1 − S)", yLabel: String = "dimensions per feature") -> String {
         let positive = sparsityAxisValues.filter { $0 > 0 && $0.isFinite }
@@ -70,6 +71,7 @@ extension Figures {
         let plot = PlotArea(left: 70, top: 44, width: 520, height: 300, x: .log, xDomain: x.lower...x.upper, yDomain: 0...1.1)
         var canvas = SVGCanvas(width: 800, height: 400)
         canvas.text(title, at: Point(330, 24), size: 14, anchor: .middle, bold: true)
+        if let note { canvas.text(note, at: Point(330, 38), size: 10, anchor: .middle, fill: "#555555") }
         canvas.axes(plot, xLabel: xLabel, yLabel: yLabel, grid: false)
         var (previousY, shifted) = (-Double.infinity, false)
         for fraction in referenceFractions.sorted() {
