@@ -71,9 +71,11 @@ enum Plots {
     /// The sweep layout: one column per instance, WᵀW over norm bars, shared colour bars (for up to
     /// ``gramFeatureLimit`` features; ``gramGrid(_:instances:title:)`` chooses).
     static func gramColumns(_ run: TrainedRun, instances: [Int], title: String) -> String {
-        let panels = instances.map { k -> GramPanel in
+        let titles = instances.map { instanceTitle(run, $0) }
+        let panels = instances.enumerated().map { (j, k) -> GramPanel in
             let analysis = run.metrics.instances[k]
-            return GramPanel(title: instanceTitle(run, k), gram: gramMatrix(of: run.weights.weightMatrix(instance: k)),
+            let title = titles.filter { $0 == titles[j] }.count > 1 ? "\(titles[j]), instance \(k)" : titles[j]
+            return GramPanel(title: title, gram: gramMatrix(of: run.weights.weightMatrix(instance: k)),
                              norms: analysis.featureNorms, superposition: analysis.interference.map { min(1, max(0, $0.squareRoot())) })
         }
         return Figures.gramColumns(title: title, panels: panels, hiddenCount: run.config.hiddenCount)

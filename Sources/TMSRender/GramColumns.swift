@@ -27,12 +27,15 @@ extension Figures {
     /// columns; a dashed line under the first `hiddenCount` bars when 0 < m < n.
     public static func gramColumns(title: String, panels: [GramPanel], hiddenCount: Int) -> String {
         let n = max(panels.map { max($0.norms.count, $0.gram.count) }.max() ?? 1, 1)
-        // Small models: all columns in one row of about 1100 px (the paper's layout), 100…150 px each.
-        let side = n <= 40 ? max(100, min(150, 1080 / Double(max(panels.count, 1)) - 24)) : min(300, max(150, Double(n)))
+        // Small models: all columns in one row of about 1100 px (the paper's layout), 100…150 px each; larger
+        // ones at one pixel per feature (at most 560), so a raster heatmap stays pixel-exact.
+        let side = n <= 40 ? max(100, min(150, 1080 / Double(max(panels.count, 1)) - 24)) : min(560, max(150, Double(n)))
         let columns = max(1, min(panels.count, Int(1100 / (side + 24))))
         let rows = (panels.count + columns - 1) / columns
         let (left, top, gap) = (34.0, 44.0, 24.0)
-        let blockHeight = 20 + side + 10 + side + 40
+        let raster = n * n > SVGCanvas.rasterCellLimit
+        let barsGap = raster ? 22.0 : 10.0  // room for the raster heatmap's read-out line
+        let blockHeight = 20 + side + barsGap + side + 40
         let width = left + Double(columns) * (side + gap)
         var canvas = SVGCanvas(width: max(width, 420), height: top + Double(rows) * blockHeight + 50)
         canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
@@ -43,7 +46,7 @@ extension Figures {
             canvas.text(panel.title, at: Point(x + side / 2, y + 12), size: 12, anchor: .middle, bold: true)
             canvas.matrixHeatmap(origin: Point(x, y + 20), width: side, height: side, values: panel.gram, map: .redWhiteBlue,
                                  domain: -1...1, labels: HeatmapLabels(row: "feature", column: "feature", value: "W_i·W_j"))
-            let area = PlotArea(left: x, top: y + 30 + side, width: side, height: side, xDomain: 0...largest, yDomain: 0...1, nice: true)
+            let area = PlotArea(left: x, top: y + 20 + side + barsGap, width: side, height: side, xDomain: 0...largest, yDomain: 0...1, nice: true)
             canvas.rect(x: area.left, y: area.top, width: side, height: side, fill: "none", stroke: "#dddddd")
             for value in area.x.ticks(count: 3) {
                 let px = area.x.map(value)
@@ -53,8 +56,15 @@ extension Figures {
             for (i, norm) in panel.norms.enumerated() where norm.isFinite {
                 let level = min(max(i < panel.superposition.count ? panel.superposition[i] : 0, 0), 1)
                 let fill = norm < representedNorm ? unrepresentedColor : ColorMap.viridis.hex(at: level)
-                canvas.horizontalBar(area, from: 0, to: norm, top: area.top + cell * Double(i) + cell * 0.1, height: cell * 0.8,
-                                     fill: fill, title: n <= 160 ? "feature \(i): ‖W_i‖ = \(SVG.number(norm, decimals: 4)), superposition = \(SVG.number(level, decimals: 3))" : nil)
+                if n <= 60 {
+                    canvas.horizontalBar(area, from: 0, to: norm, top: area.top + cell * Double(i) + cell * 0.1, height: cell * 0.8,
+                                         fill: fill, title: "feature \(i): ‖W_i‖ = \(SVG.number(norm, decimals: 4)), superposition = \(SVG.number(level, decimals: 3))")
+                } else {
+                    // Thin bars without the white outline, which would wash them out.
+                    canvas.rect(x: area.x.map(0), y: area.top + cell * Double(i), width: area.x.map(norm) - area.x.map(0),
+                                height: max(cell * 0.9, 0.6), fill: fill,
+                                title: n <= 160 ? "feature \(i): ‖W_i‖ = \(SVG.number(norm, decimals: 4))" : nil)
+                }
             }
             if hiddenCount > 0 && hiddenCount < n {
                 let lineY = area.top + cell * Double(hiddenCount)
