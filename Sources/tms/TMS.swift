@@ -6,7 +6,7 @@ struct TMS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tms",
         abstract: "Toy models of superposition: train, analyse and reproduce Elhage et al. (2022).",
-        subcommands: [Train.self, Analyze.self, Report.self, List.self, Run.self, Bench.self])
+        subcommands: [Train.self, Analyze.self, Report.self, List.self, Run.self, Bench.self, SAE.self])
 }
 
 /// Writes one line to standard error (library code never prints; the CLI speaks).
