@@ -99,16 +99,19 @@ public enum Unfolding {
         return (0..<k).map { Swift.abs(M[$0][$0]) > 1e-12 ? M[$0][k] / M[$0][$0] : 0 }
     }
 
-    /// ‖A‖₂² (largest eigenvalue of AᵀA) by 100 power iterations.
+    /// ‖A‖₂² (largest eigenvalue of AᵀA) by 100 power iterations from an uneven start (a uniform start is
+    /// in the null space of a tight frame whose columns sum to 0); the Frobenius norm² (an upper bound, still a
+    /// safe step) if the iteration collapses.
     static func spectralNormSquared(_ A: [Double], m: Int, n: Int) -> Double {
-        var v = [Double](repeating: 1 / Double(n).squareRoot(), count: n), lambda = 0.0
+        var v = (0..<n).map { 1 / Double($0 + 1) }, lambda = 0.0
+        let frobenius = A.reduce(0) { $0 + $1 * $1 }
         for _ in 0..<100 {
             var u = [Double](repeating: 0, count: m)
             for r in 0..<m { for c in 0..<n { u[r] += A[r * n + c] * v[c] } }
             var w = [Double](repeating: 0, count: n)
             for c in 0..<n { for r in 0..<m { w[c] += A[r * n + c] * u[r] } }
             let norm = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            guard norm > 0 else { return 0 }
+            guard norm > 0 else { return frobenius }
             lambda = norm
             v = w.map { $0 / norm }
         }

@@ -53,9 +53,13 @@ public struct SAEConfig: Codable, Sendable, Equatable {
     /// Adam learning rate (constant), β₁ = 0.9, β₂ = 0.999, ε = 1e-8 as in PyTorch.
     public var learningRate: Double
     public var resampling: SAEResampling
-    /// Steps between resamplings; a latent is dead if it fired on no input since the last one. Resampling
-    /// stops after half the steps so that the revived latents can settle (Anthropic's schedule stops early too).
+    /// Steps between resamplings. A latent is resampled if it fired on a fraction of the inputs since the last
+    /// resampling below `resampleBelowFrequency` (0 = only latents that never fired, Anthropic's and ARENA's
+    /// "dead"; toy latents fade slowly, so the default also revives dying ones). Resampling stops after
+    /// `resampleUntil` of the steps so that revived latents can settle (Anthropic's schedule stops early too).
     public var resampleEvery: Int
+    public var resampleBelowFrequency: Double = 1e-3
+    public var resampleUntil: Double = 0.5
     /// Anthropic's factor on the mean live encoder norm (0.2 in "Towards Monosemanticity").
     public var resampleEncoderScale: Float = 0.2
     /// JumpReLU: the initial threshold θ and the rectangle kernel's width ε. The paper's 0.001 is for unit-scale
@@ -235,9 +239,14 @@ enum SAEPass {
                     parameters p: UnsafePointer<Float>, inputs: UnsafePointer<Float>, batchSize B: Int,
                     gradient g: UnsafeMutablePointer<Float>?, fired: UnsafeMutablePointer<Int32>?,
                     codes: UnsafeMutablePointer<Float>? = nil, reconstructions: UnsafeMutablePointer<Float>? = nil,
-                    squaredErrors: UnsafeMutablePointer<Float>? = nil) -> SAEBatchStatistics {
+                    squaredErrors: UnsafeMutablePointer<Float>? = nil,
+                    frozenDecoder: UnsafePointer<Float>? = nil) -> SAEBatchStatistics {
         let m = lay.m, L = lay.L
         let wEnc = p + lay.wEnc, wDec = p + lay.wDec, bEnc = p + lay.bEnc, bDec = p + lay.bDec
+        // The gated auxiliary term's stop-gradient decoder (the same values in training; a test's finite
+        // differences pass the unperturbed parameters so that they see the same stop-gradient).
+        let frozen = frozenDecoder ?? p
+        let auxDec = frozen + lay.wDec, auxBDec = frozen + lay.bDec
         let scale = 1 / Float(B), twoOverM = 2 / Float(m)
         var lossSum = 0.0, mseSum = 0.0, l0Sum = 0.0
         var x = [Float](repeating: 0, count: m), r = [Float](repeating: 0, count: m), gr = [Float](repeating: 0, count: m)
@@ -288,9 +297,9 @@ enum SAEPass {
                 }
                 penalty *= Double(lambda)
                 // Auxiliary reconstruction from ReLU(π_gate) through the frozen decoder.
-                for i in 0..<m { ra[i] = bDec[i] - h[i] }
+                for i in 0..<m { ra[i] = auxBDec[i] - h[i] }
                 for j in 0..<L where pre[j] > 0 {
-                    let row = wDec + j * m, a = pre[j]
+                    let row = auxDec + j * m, a = pre[j]
                     for i in 0..<m { ra[i] += a * row[i] }
                 }
                 var aux = 0.0
@@ -360,7 +369,7 @@ enum SAEPass {
                     gBMag[j] += gMag
                     var gGate: Float = 0
                     if pre[j] > 0 {
-                        let row = wDec + j * m
+                        let row = auxDec + j * m
                         var s: Float = 0
                         for i in 0..<m { s += row[i] * ra[i] }
                         gGate = l + s

@@ -73,7 +73,10 @@ final class SAEInstanceState: @unchecked Sendable {
     var resampleStream: RandomStream
     var batch: [Float] = []
     var fired: [Int32]
+    /// Inputs each latent fired on since the last resampling, and `fired` after the previous step.
     var firedSinceResample: [Int32]
+    var firedAtLastStep: [Int32]
+    var stepsSinceResample = 0
     var sums = (loss: 0.0, mse: 0.0, l0: 0.0, steps: 0)
     var resamples: [SAEResampleEvent] = []
 
@@ -82,7 +85,7 @@ final class SAEInstanceState: @unchecked Sendable {
         gradient = [Float](repeating: 0, count: parameters.count)
         firstMoment = gradient; secondMoment = gradient
         dataStream = stream.split(1); resampleStream = stream.split(2)
-        fired = [Int32](repeating: 0, count: latents); firedSinceResample = fired
+        fired = [Int32](repeating: 0, count: latents); firedSinceResample = fired; firedAtLastStep = fired
     }
 }
 
@@ -151,7 +154,7 @@ public struct SAETrainer: Sendable {
                 })
                 for st in states {
                     st.sums = (0, 0, 0, 0)
-                    for j in st.fired.indices { st.fired[j] = 0 }
+                    for j in st.fired.indices { st.fired[j] = 0; st.firedAtLastStep[j] = 0 }
                 }
             }
             let latest = log.loss.last ?? []
@@ -168,7 +171,7 @@ public struct SAETrainer: Sendable {
     /// One Adam step of instance s (0-based `step`), preceded by resampling when it is due.
     func step(_ st: SAEInstanceState, instance s: Int, step: Int) {
         let c = config, lay = c.layout, m = lay.m, L = lay.L
-        if c.resampling != .none && step > 0 && step % c.resampleEvery == 0 && step <= c.steps / 2 {
+        if c.resampling != .none && step > 0 && step % c.resampleEvery == 0 && Double(step) <= c.resampleUntil * Double(c.steps) {
             resample(st, instance: s, step: step)
         }
         source.sample(modelInstance: c.modelInstance[s], batchSize: c.batchSize, rng: &st.dataStream, into: &st.batch)
@@ -184,7 +187,11 @@ public struct SAETrainer: Sendable {
                 }
             }
         }
-        for j in 0..<L where st.fired[j] > 0 { st.firedSinceResample[j] = 1 }
+        if c.resampling != .none {
+            for j in 0..<L { st.firedSinceResample[j] += st.fired[j] - st.firedAtLastStep[j] }
+            for j in 0..<L { st.firedAtLastStep[j] = st.fired[j] }
+        }
+        st.stepsSinceResample += 1
         st.sums.loss += stats.loss; st.sums.mse += stats.meanSquaredError; st.sums.l0 += stats.l0; st.sums.steps += 1
         // Remove the gradient's component along each unit decoder row.
         for j in 0..<L {
@@ -220,8 +227,10 @@ public struct SAETrainer: Sendable {
     /// Revives the latents that fired on no input since the last resampling.
     func resample(_ st: SAEInstanceState, instance s: Int, step: Int) {
         let c = config, lay = c.layout, m = lay.m, L = lay.L
-        let dead = (0..<L).filter { st.firedSinceResample[$0] == 0 }
+        let inputs = Double(max(1, st.stepsSinceResample * c.batchSize))
+        let dead = (0..<L).filter { Double(st.firedSinceResample[$0]) / inputs < c.resampleBelowFrequency }
         for j in 0..<L { st.firedSinceResample[j] = 0 }
+        st.stepsSinceResample = 0
         guard !dead.isEmpty else { return }
         var rng = st.resampleStream.split(UInt64(step))
         var directions: [[Float]] = []

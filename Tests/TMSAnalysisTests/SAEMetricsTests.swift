@@ -44,13 +44,26 @@ import TMSCore
         #expect(Swift.abs(x[0] - 0.7) < 1e-6 && x[1] == 0 && x[2] == 0)
     }
 
-    @Test func ompRecoversTwoSparseInputsExactly() {
-        // x = (0.8, 0.5, 0): h = (0.8 − 0.25, 0.5·√3/2). Two atoms span R², so OMP stops with residual 0.
-        let truth: [Float] = [0.8, 0.5, 0]
-        let h: [Float] = [0.8 - 0.25, 0.5 * Float(3.0.squareRoot() / 2)]
-        let x = Unfolding.orthogonalMatchingPursuit(Self.W, hidden: h, maxAtoms: 2)
-        let a = Unfolding.accuracy(estimate: x, truth: truth)
+    @Test func ompRecoversAOneSparseInputExactly() {
+        // h = 0.6·W₁: W₁ is exactly aligned with h, so OMP picks it and the residual is 0.
+        let one = Unfolding.orthogonalMatchingPursuit(Self.W, hidden: [-0.3, 0.3 * Float(3.0.squareRoot())], maxAtoms: 2)
+        let a = Unfolding.accuracy(estimate: one, truth: [0, 0.6, 0])
         #expect(a.relativeError < 1e-5 && a.supportRecovered)
+    }
+
+    /// e₁, e₂, e₃ and (1,1,1)/√3 in 3-D, x = (0.8, 0.5, 0, 0): correlations 0.8, 0.5, 0, 0.75 pick e₁, then the
+    /// residual (0, 0.5, 0) picks e₂ (0.5 > 0.289): exact recovery. In the 2-D three-feature frame the same
+    /// kind of input fails: for x = (0.8, 0.5, 0), W₂ is the most correlated atom (|−0.65| > 0.55).
+    @Test func ompRecoversTwoSparseInputsWhenAtomsAreIncoherentEnough() {
+        let s: Float = 1 / Float(3.0.squareRoot())
+        let W = Matrix(rows: [[1, 0, 0, s], [0, 1, 0, s], [0, 0, 1, s]])
+        let x = Unfolding.orthogonalMatchingPursuit(W, hidden: [0.8, 0.5, 0], maxAtoms: 2)
+        let a = Unfolding.accuracy(estimate: x, truth: [0.8, 0.5, 0, 0])
+        #expect(a.relativeError < 1e-6 && a.supportRecovered)
+        let h: [Float] = [0.8 - 0.25, 0.5 * Float(3.0.squareRoot() / 2)]
+        let frame = Unfolding.orthogonalMatchingPursuit(Self.W, hidden: h, maxAtoms: 2)
+        #expect(frame[2] != 0)
+        #expect(!Unfolding.accuracy(estimate: frame, truth: [0.8, 0.5, 0]).supportRecovered)
     }
 
     @Test func lassoWithSmallPenaltyShrinksTheTrueCoefficientByAlphaOverNorm() {

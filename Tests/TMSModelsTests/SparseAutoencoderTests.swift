@@ -4,9 +4,31 @@ import TMSCore
 @testable import TMSModels
 
 /// Random parameters and inputs for one SAE gradient check (some inputs zero so that some latents are off).
+/// Draws are repeated (with the next stream) while any pre-activation lies within 0.01 of a kink (0, θ, or 0 of
+/// π_mag), so that the central differences never straddle one.
 private func problem(_ variant: SAEVariant, m: Int, L: Int, B: Int, seed: UInt64) -> (SAELayout, [Float], [Float]) {
+    var attempt: UInt64 = 0
+    while true {
+        let (lay, p, x) = draw(variant, m: m, L: L, B: B, stream: RandomStream(seed: seed).split(attempt))
+        var nearKink = false
+        for b in 0..<B {
+            for j in 0..<L {
+                var pre = p[lay.bEnc + j]
+                for i in 0..<m { pre += (x[b * m + i] - p[lay.bDec + i]) * p[lay.wEnc + i * L + j] }
+                var kinks: [Float] = [0]
+                if variant == .jumprelu { kinks = [Foundation.exp(p[lay.extra + j])] }
+                if variant == .gated { kinks.append(p[lay.bEnc + j] - p[lay.extra2 + j] / Foundation.exp(p[lay.extra + j])) }
+                if kinks.contains(where: { Swift.abs(pre - $0) < 0.01 }) { nearKink = true }
+            }
+        }
+        if !nearKink { return (lay, p, x) }
+        attempt += 1
+    }
+}
+
+private func draw(_ variant: SAEVariant, m: Int, L: Int, B: Int, stream: RandomStream) -> (SAELayout, [Float], [Float]) {
     let lay = SAELayout(variant: variant, m: m, L: L)
-    var rng = RandomStream(seed: seed)
+    var rng = stream
     var p = (0..<lay.count).map { _ in Float(rng.nextNormal() * 0.5) }
     if variant == .jumprelu { for j in 0..<L { p[lay.extra + j] = Foundation.log(0.05 + 0.1 * rng.nextUnitFloat()) } }
     if variant == .gated { for j in 0..<L { p[lay.extra + j] = Float(rng.nextNormal() * 0.3) } }
@@ -14,11 +36,15 @@ private func problem(_ variant: SAEVariant, m: Int, L: Int, B: Int, seed: UInt64
     return (lay, p, x)
 }
 
-private func loss(_ variant: SAEVariant, _ lay: SAELayout, _ p: [Float], _ x: [Float], B: Int, lambda: Float) -> Double {
+/// The loss at `p`; the gated auxiliary term's stop-gradient decoder is read from `frozen`.
+private func loss(_ variant: SAEVariant, _ lay: SAELayout, _ p: [Float], _ x: [Float], B: Int, lambda: Float,
+                  frozen: [Float]) -> Double {
     p.withUnsafeBufferPointer { pp in
         x.withUnsafeBufferPointer { xx in
-            SAEPass.run(variant, layout: lay, lambda: lambda, topK: 2, bandwidth: 0.05, parameters: pp.baseAddress!,
-                        inputs: xx.baseAddress!, batchSize: B, gradient: nil, fired: nil).loss
+            frozen.withUnsafeBufferPointer { ff in
+                SAEPass.run(variant, layout: lay, lambda: lambda, topK: 2, bandwidth: 0.05, parameters: pp.baseAddress!,
+                            inputs: xx.baseAddress!, batchSize: B, gradient: nil, fired: nil, frozenDecoder: ff.baseAddress!).loss
+            }
         }
     }
 }
@@ -45,11 +71,15 @@ private func directionalMismatch(_ variant: SAEVariant, m: Int, L: Int, B: Int, 
     var rng = RandomStream(seed: seed ^ 0xABCD)
     var d = (0..<lay.count).map { _ in Float(rng.nextNormal()) }
     if variant == .jumprelu { for j in 0..<L { d[lay.extra + j] = 0 } }
-    let eps: Float = 1e-3
+    // Small enough that no ReLU, gate or top-k choice flips between the two points, large enough for Float.
+    let eps: Float = 2e-4
     let plus = zip(p, d).map { $0 + eps * $1 }, minus = zip(p, d).map { $0 - eps * $1 }
-    let numeric = (loss(variant, lay, plus, x, B: B, lambda: lambda) - loss(variant, lay, minus, x, B: B, lambda: lambda)) / (2 * Double(eps))
+    let numeric = (loss(variant, lay, plus, x, B: B, lambda: lambda, frozen: p)
+                   - loss(variant, lay, minus, x, B: B, lambda: lambda, frozen: p)) / (2 * Double(eps))
     let analytic = zip(g, d).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-    return Swift.abs(numeric - analytic) / max(1e-3, Swift.abs(numeric))
+    let mismatch = Swift.abs(numeric - analytic) / max(1e-3, Swift.abs(numeric))
+    if mismatch > 5e-3 && gradientScale == 1 { Issue.record("numeric \(numeric) analytic \(analytic)") }
+    return mismatch
 }
 
 @Suite struct SparseAutoencoderGradientTests {
@@ -58,7 +88,7 @@ private func directionalMismatch(_ variant: SAEVariant, m: Int, L: Int, B: Int, 
         for (m, L, B) in [(1, 1, 1), (2, 5, 7), (3, 17, 4)] {
             for seed in [UInt64(1), 2, 3] {
                 let mismatch = directionalMismatch(variant, m: m, L: L, B: B, seed: seed)
-                #expect(mismatch < 2e-3, "\(variant) m=\(m) L=\(L) B=\(B) seed \(seed): relative mismatch \(mismatch)")
+                #expect(mismatch < 5e-3, "\(variant) m=\(m) L=\(L) B=\(B) seed \(seed): relative mismatch \(mismatch)")
             }
         }
     }
@@ -182,3 +212,4 @@ func pentagonSource(probability: Float = 0.05) -> ToyActivationSource {
         }
     }
 }
+
