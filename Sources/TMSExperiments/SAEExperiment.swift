@@ -19,7 +19,7 @@ public struct SAEExperiment: Experiment {
 
     static let smallLambdas: [Float] = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
     static let largeLambdas: [Float] = [0.0003, 0.001, 0.003, 0.01, 0.03]
-    static let jumpLambdas: [Float] = [0.0003, 0.001, 0.003, 0.01, 0.03]
+    static let resampleLambdas: [Float] = [0.03, 0.1, 0.3]
 
     func modelConfig(featureCount n: Int, hiddenCount m: Int, options: ExperimentOptions, seedOffset: UInt64) -> TrainingConfig {
         TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: m, featureProbabilities: [0.05],
@@ -31,21 +31,28 @@ public struct SAEExperiment: Experiment {
     func sweeps(_ options: ExperimentOptions) -> [(name: String, part: String, config: SAEConfig)] {
         let steps = options.steps(full: 6_000, quick: 2_500), seed = options.seed &+ 100
         func sae(_ variant: SAEVariant, m: Int, L: Int, lambdas: [Float], resampling: SAEResampling = .none, batch: Int) -> SAEConfig {
-            SAEConfig(variant: variant, inputCount: m, latentCount: L, modelInstance: [Int](repeating: 0, count: lambdas.count),
-                      l1Coefficient: lambdas, steps: steps, batchSize: batch, learningRate: 3e-3, resampling: resampling,
-                      resampleEvery: max(1, steps / 8), seed: seed)
+            var c = SAEConfig(variant: variant, inputCount: m, latentCount: L, modelInstance: [Int](repeating: 0, count: lambdas.count),
+                              l1Coefficient: lambdas, steps: steps, batchSize: batch, learningRate: 3e-3, resampling: resampling,
+                              resampleEvery: max(1, steps / 10), seed: seed)
+            c.resampleUntil = 0.8
+            return c
         }
         var out: [(String, String, SAEConfig)] = [
             ("relu-5-2", "model-5-2", sae(.relu, m: 2, L: 10, lambdas: Self.smallLambdas, batch: 1024)),
-            ("relu-5-2-resample-simple", "model-5-2", sae(.relu, m: 2, L: 10, lambdas: Self.smallLambdas, resampling: .simple, batch: 1024)),
-            ("relu-5-2-resample-anthropic", "model-5-2", sae(.relu, m: 2, L: 10, lambdas: Self.smallLambdas, resampling: .anthropic, batch: 1024)),
             ("relu-5-2-latents-5", "model-5-2", sae(.relu, m: 2, L: 5, lambdas: Self.smallLambdas, batch: 1024)),
+            ("relu-5-2-resample-anthropic", "model-5-2", sae(.relu, m: 2, L: 10, lambdas: Self.smallLambdas, resampling: .anthropic, batch: 1024)),
         ]
+        for resampling in SAEResampling.allCases {
+            out.append(("relu-5-2-latents-20-resample-\(resampling.rawValue)", "model-5-2",
+                        sae(.relu, m: 2, L: 20, lambdas: Self.resampleLambdas, resampling: resampling, batch: 1024)))
+        }
         let L = options.quick ? 40 : 80, batch = options.quick ? 256 : 512
         for variant in [SAEVariant.relu, .gated, .jumprelu] {
-            out.append(("\(variant.rawValue)-40-10", "model-40-10",
-                        sae(variant, m: 10, L: L, lambdas: variant == .jumprelu ? Self.jumpLambdas : Self.largeLambdas, batch: batch)))
+            out.append(("\(variant.rawValue)-40-10", "model-40-10", sae(variant, m: 10, L: L, lambdas: Self.largeLambdas, batch: batch)))
         }
+        var topk = sae(.topk, m: 10, L: L, lambdas: [0], batch: batch)
+        topk.topK = 2
+        out.append(("topk-40-10", "model-40-10", topk))
         return out
     }
 
@@ -106,24 +113,27 @@ public struct SAEExperiment: Experiment {
                                         caption: "ReLU SAEs with 10 latents across λ (no resampling). † dead on the evaluation inputs.",
                                         file: "decoder-directions-5-2.svg"))
         }
-        if let none = runs["relu-5-2"], let simple = runs["relu-5-2-resample-simple"], let anth = runs["relu-5-2-resample-anthropic"] {
-            func dead(_ r: SAERun) -> Double {
-                r.metrics.instances.reduce(0) { $0 + $1.reconstruction.deadFraction } / Double(r.metrics.instances.count)
-            }
-            let (d0, d1, d2) = (dead(none), dead(simple), dead(anth))
-            checks.append(Check(
-                claim: "Resampling dead latents lowers the dead fraction (5→2, 10 latents, mean over the λ sweep)",
-                expected: "dead fraction with simple and with Anthropic resampling < without",
-                measured: "none \(fmt(d0, 3)), simple \(fmt(d1, 3)), anthropic \(fmt(d2, 3)); resampled latents: simple \(simple.metrics.log.resamples.reduce(0) { $0 + $1.latents.count }), anthropic \(anth.metrics.log.resamples.reduce(0) { $0 + $1.latents.count })",
-                passed: d1 < d0 && d2 < d0))
+        if let anth = runs["relu-5-2-resample-anthropic"] {
             figures.append(ReportFigure(heading: "5→2 with Anthropic resampling: decoder directions",
                                         html: SAEPlots.decoderDiagrams(anth, modelWeights: small.weights),
                                         caption: "Latents marked R were resampled at least once.", file: "decoder-directions-5-2-resampled.svg"))
-            figures.append(ReportFigure(heading: "Fraction active over training (5→2, λ = \(fmt(Double(anth.file.sae.l1Coefficient[0]), 4)), Anthropic resampling)",
-                                        html: SAEPlots.fractionActive(anth, instance: 0), caption: "One line per latent.",
+        }
+        if let none = runs["relu-5-2-latents-20-resample-none"], let simple = runs["relu-5-2-latents-20-resample-simple"],
+           let anth = runs["relu-5-2-latents-20-resample-anthropic"] {
+            func dead(_ r: SAERun) -> Double {
+                r.metrics.instances.reduce(0) { $0 + $1.reconstruction.deadFraction } / Double(r.metrics.instances.count)
+            }
+            func revived(_ r: SAERun) -> Int { r.metrics.log.resamples.reduce(0) { $0 + $1.latents.count } }
+            let (d0, d1, d2) = (dead(none), dead(simple), dead(anth))
+            checks.append(Check(
+                claim: "Resampling dead latents lowers the dead fraction (5→2, \(none.file.sae.latentCount) latents, mean over λ = \(Self.resampleLambdas.map { fmt(Double($0), 3) }.joined(separator: ", ")))",
+                expected: "dead fraction (no firing on \(none.metrics.evaluationInputs) inputs) with simple and with Anthropic resampling < without",
+                measured: "none \(fmt(d0, 3)), simple \(fmt(d1, 3)), anthropic \(fmt(d2, 3)); latents resampled: simple \(revived(simple)), anthropic \(revived(anth))",
+                passed: d1 < d0 && d2 < d0))
+            figures.append(ReportFigure(heading: "Fraction active over training (5→2, 20 latents, λ = \(fmt(Double(anth.file.sae.l1Coefficient[0]), 4)), Anthropic resampling)",
+                                        html: SAEPlots.fractionActive(anth, instance: 0), caption: "One line per latent (the first 20).",
                                         file: "fraction-active-5-2.svg"))
         }
-
         // MMCS against λ, one line per sweep.
         let mmcsSeries = runs.keys.sorted().compactMap { name -> Series? in
             guard let r = runs[name], r.file.sae.variant != .topk else { return nil }
@@ -135,7 +145,7 @@ public struct SAEExperiment: Experiment {
                                     caption: "MMCS over the toy model's represented features (‖W_i‖ > 0.5).", file: "mmcs-vs-lambda.svg"))
 
         // Pareto: L0 against MSE for the 40→10 variants.
-        let variants = ["relu-40-10", "gated-40-10", "jumprelu-40-10"]
+        let variants = ["relu-40-10", "gated-40-10", "jumprelu-40-10", "topk-40-10"]
         let pareto = variants.compactMap { name -> Series? in
             guard let r = runs[name] else { return nil }
             let pts = r.metrics.instances.map { ($0.reconstruction.meanSquaredError, $0.reconstruction.l0) }.sorted { $0.0 < $1.0 }
