@@ -117,6 +117,11 @@ public struct SAEExperiment: Experiment {
             figures.append(ReportFigure(heading: "5→2 with Anthropic resampling: decoder directions",
                                         html: SAEPlots.decoderDiagrams(anth, modelWeights: small.weights),
                                         caption: "Latents marked R were resampled at least once.", file: "decoder-directions-5-2-resampled.svg"))
+            let s = anth.metrics.log.resamples.first?.instance ?? anth.file.sae.instanceCount - 1
+            if let animation = SAEPlots.decoderAnimation(anth, modelWeights: small.weights, instance: s) {
+                figures.append(ReportFigure(heading: "5→2: decoder directions over training (Anthropic resampling)", html: animation,
+                                            caption: "True features f0–f4 dark; latents labelled R (lighter) were resampled."))
+            }
         }
         if let none = runs["relu-5-2-latents-20-resample-none"], let simple = runs["relu-5-2-latents-20-resample-simple"],
            let anth = runs["relu-5-2-latents-20-resample-anthropic"] {

@@ -54,6 +54,8 @@ public struct SAETrainingLog: Codable, Sendable, Equatable {
     /// Fraction of inputs on which each latent fired, `[point][instance][latent]`.
     public var fractionActive: [[[Float]]] = []
     public var resamples: [SAEResampleEvent] = []
+    /// For 2-D inputs only (m = 2, for animations): the decoder rows at each point, `[point][instance][latent·2]`.
+    public var decoderSnapshots: [[[Float]]]? = nil
 }
 
 /// Trained SAEs and their log.
@@ -149,6 +151,10 @@ public struct SAETrainer: Sendable {
                 log.meanSquaredError.append(states.map { Float($0.sums.mse / Double(max(1, $0.sums.steps))) })
                 log.l0.append(states.map { Float($0.sums.l0 / Double(max(1, $0.sums.steps))) })
                 log.deadFraction.append(states.map { st in Float(st.fired.filter { $0 == 0 }.count) / Float(config.latentCount) })
+                if config.inputCount == 2 {
+                    let lay = config.layout
+                    log.decoderSnapshots = (log.decoderSnapshots ?? []) + [states.map { Array($0.parameters[lay.wDec..<(lay.wDec + 2 * lay.L)]) }]
+                }
                 log.fractionActive.append(states.map { st in
                     st.fired.map { Float($0) / Float(max(1, st.sums.steps * config.batchSize)) }
                 })

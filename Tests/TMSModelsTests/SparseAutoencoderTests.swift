@@ -190,6 +190,17 @@ func pentagonSource(probability: Float = 0.05) -> ToyActivationSource {
         #expect(state.firedSinceResample == [0, 0, 0, 0])
     }
 
+    /// λ = 1000 with lr 0.5 drives every b_enc below −1 within two Adam steps, so all 4 latents fire on < 20 % of
+    /// the inputs of steps 0–19. With resampling every 20 of 60 steps until half of them, exactly one resampling
+    /// happens, at step 20, reviving all four, and it is logged.
+    @Test func resamplingFollowsItsScheduleAndIsLogged() throws {
+        var config = SAEConfig(inputCount: 2, latentCount: 4, modelInstance: [0], l1Coefficient: [1000],
+                               steps: 60, batchSize: 128, learningRate: 0.5, resampling: .simple, resampleEvery: 20, seed: 2)
+        config.resampleBelowFrequency = 0.2
+        let result = try SAETrainer(config: config, source: pentagonSource(probability: 0.3), threads: 1).train()
+        #expect(result.log.resamples == [SAEResampleEvent(step: 20, instance: 0, latents: [0, 1, 2, 3])])
+    }
+
     @Test func invalidConfigsAreRejectedWithOneLine() {
         let bad = SAEConfig(inputCount: 2, latentCount: 0, modelInstance: [0], l1Coefficient: [0.1])
         #expect(throws: ConfigError("--latents 0 is invalid; it must be a positive integer")) { try bad.validate() }
