@@ -174,9 +174,9 @@ public struct SAEExperiment: Experiment {
                 expected: "at every MSE both sweeps reach, L0 interpolated (log–log) on their frontier < ReLU's",
                 measured: measured.joined(separator: "; "), passed: better))
         }
-        let unfolding = unfoldingTable(data.part("model-40-10"), seed: options.seed)
+        let unfolding = unfoldingTable(data.part("model-40-10"), seed: options.seed, trials: options.quick ? 100 : 200)
         figures.append(ReportFigure(heading: "Unfolding: recovering x from h", html: unfolding.html,
-                                    caption: "Fraction of 200 random k-sparse inputs (magnitudes U[0.2, 1]) whose support is recovered exactly; first rows: the trained 40→10 model's W (ReLU readout with its bias); then random unit-column W with n = 40."))
+                                    caption: "Fraction of \(options.quick ? 100 : 200) random k-sparse inputs (magnitudes U[0.2, 1]) whose support is recovered exactly; first rows: the trained 40→10 model's W (ReLU readout with its bias); then random unit-column W with n = 40."))
         checks.append(unfolding.check)
         return ExperimentAnalysis(figures: figures, checks: checks)
     }
@@ -210,8 +210,8 @@ public struct SAEExperiment: Experiment {
     }
 
     /// Support recovery of the three unfolding methods across sparsity k and m/n.
-    func unfoldingTable(_ model: TrainedRun, seed: UInt64) -> (html: String, check: Check) {
-        let n = 40, trials = 200
+    func unfoldingTable(_ model: TrainedRun, seed: UInt64, trials: Int) -> (html: String, check: Check) {
+        let n = 40
         var rows: [String] = []
         var ompOneSparse = 0.0, readoutOneSparse = 0.0
         var cases: [(label: String, W: Matrix, bias: [Float])] = [
@@ -252,7 +252,7 @@ public struct SAEExperiment: Experiment {
         }
         let html = "<table><tr><th>W</th><th>k non-zero</th><th>ReLU readout</th><th>lasso (α = 0.01)</th><th>OMP (k atoms)</th></tr>" + rows.joined() + "</table>"
         let check = Check(claim: "Compressed sensing: with known feature directions, OMP recovers a 1-sparse input from 10 of 40 dimensions where a bias-free ReLU readout cannot",
-                          expected: "m/n = 10/40, k = 1: OMP support recovery ≥ 0.95 and above the readout's",
+                          expected: "m/n = 10/40, k = 1, \(trials) inputs: OMP support recovery ≥ 0.95 and above the readout's",
                           measured: "OMP \(fmt(ompOneSparse, 3)), ReLU readout \(fmt(readoutOneSparse, 3))",
                           passed: ompOneSparse >= 0.95 && ompOneSparse > readoutOneSparse)
         return (html, check)
