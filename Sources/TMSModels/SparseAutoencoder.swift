@@ -99,7 +99,14 @@ public struct SAEConfig: Codable, Sendable, Equatable {
         guard variant != .topk || (topK >= 1 && topK <= latentCount) else {
             throw ConfigError("--top-k \(topK) is invalid; it must be in 1…\(latentCount) (the number of latents)")
         }
-        guard resampleEvery > 0 else { throw ConfigError("resample interval \(resampleEvery) is invalid; it must be positive") }
+        guard resampleEvery > 0 else { throw ConfigError("--resample-every \(resampleEvery) is invalid; it must be a positive integer") }
+        guard resampleBelowFrequency >= 0 && resampleBelowFrequency <= 1 else {
+            throw ConfigError("resampleBelowFrequency \(resampleBelowFrequency) is invalid; it must be in [0, 1]")
+        }
+        guard resampleUntil >= 0 && resampleUntil <= 1 else { throw ConfigError("resampleUntil \(resampleUntil) is invalid; it must be in [0, 1]") }
+        guard jumpInitialThreshold > 0 && jumpBandwidth > 0 else {
+            throw ConfigError("JumpReLU threshold \(jumpInitialThreshold) and bandwidth \(jumpBandwidth) must be positive")
+        }
     }
 
     /// Parameters per instance: W_enc, W_dec, b_enc, b_dec and the variant's extra vectors.

@@ -22,7 +22,7 @@ struct SAE: ParsableCommand {
     @Option(name: .customLong("model-run"), help: "A toy-model run folder written by tms train or tms run.") var modelRun: String
     @Option(help: "Output run folder (must not exist); default runs/sae-<time>.") var out: String?
     @Option(help: "Latents per SAE (dictionary size d_sae); default 2 × the model's features.") var latents: Int?
-    @Option(help: "L1 coefficients λ (comma list); one SAE per model instance and λ.") var l1: NumberList = NumberList(argument: "0.03")!
+    @Option(help: "L1 coefficients λ (comma list); one SAE per model instance and λ; default 0.03.") var l1: NumberList?
     @Option(help: "Variant: \(SAEVariant.allCases.map(\.rawValue).joined(separator: "|")).") var variant: SAEVariant = .relu
     @Option(name: .customLong("top-k"), help: "k of the topk variant.") var topK: Int = 1
     @Option(help: "Dead-latent resampling: \(SAEResampling.allCases.map(\.rawValue).joined(separator: "|")).")
@@ -39,12 +39,13 @@ struct SAE: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard threads > 0 else { throw ConfigError("--threads \(threads) is invalid; it must be a positive integer") }
-            if let bad = l1.values.first(where: { !($0 >= 0 && $0.isFinite) }) {
+            let lambdas = l1?.values ?? [0.03]
+            if let bad = lambdas.first(where: { !($0 >= 0 && $0.isFinite) }) {
                 throw ConfigError("--l1 value \(bad) is invalid; each λ must be a finite number ≥ 0")
             }
             let modelFolder = URL(fileURLWithPath: modelRun)
             let (modelConfig, weights) = try TrainedRun.loadWeights(from: modelFolder)
-            let pairs = (0..<weights.instanceCount).flatMap { k in l1.values.map { (k, Float($0)) } }
+            let pairs = (0..<weights.instanceCount).flatMap { k in lambdas.map { (k, Float($0)) } }
             let count = instances ?? pairs.count
             guard count >= 1 && count <= pairs.count else {
                 throw ConfigError("--instances \(count) is invalid; it must be in 1…\(pairs.count) (model instances × λ values)")

@@ -95,6 +95,7 @@ private let tinyModel = ["train", "--features", "5", "--hidden", "2", "--instanc
             (["--instances", "5"], "tms: error: --instances 5 is invalid; it must be in 1…2 (model instances × λ values)"),
             (["--variant", "topk", "--top-k", "9", "--latents", "4"], "tms: error: --top-k 9 is invalid; it must be in 1…4 (the number of latents)"),
             (["--steps", "0"], "tms: error: --steps 0 is invalid; it must be a positive integer"),
+            (["--resample-every", "0"], "tms: error: --resample-every 0 is invalid; it must be a positive integer"),
         ]
         for (flags, message) in cases {
             let result = try tms(["sae", "--model-run", "model", "--out", "bad"] + flags, in: dir)
