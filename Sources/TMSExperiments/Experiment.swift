@@ -116,7 +116,7 @@ extension Experiment {
 /// Every experiment, in the order `tms list` and `tms run all` use.
 public let experimentCatalog: [any Experiment] = [
     IntroExperiment(), SparsitySweepExperiment(), FeaturesAcrossSparsityExperiment(),
-    PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(),
+    PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(), SAEExperiment(),
 ]
 
 /// The experiment called `name`, or a one-line error listing the allowed names.
