@@ -29,7 +29,7 @@ public struct ExperimentOptions: Sendable, Codable, Equatable {
     public func steps(full: Int, quick quickSteps: Int) -> Int { steps ?? (quick ? quickSteps : full) }
 }
 
-/// One claim of the paper stated as a measurable test (SPEC §7). A failing check is reported, never hidden.
+/// One claim of the paper stated as a measurable test (docs/experiments.md). A failing check is reported, never hidden.
 public struct Check: Sendable, Codable, Equatable {
     public var claim: String
     public var expected: String

@@ -7,7 +7,7 @@ import TMSAnalysis
 /// notebook's 100→20 sweep): n = 100, m = 20, 20 instances, importance I_i = 100^(−i/(n−1)) (1 down to 0.01),
 /// feature probability p = 20^(−t).
 ///
-/// Expected (SPEC §7): the number of represented features and their interference grow with sparsity.
+/// Expected (docs/experiments.md#features-across-sparsity): the number of represented features and their interference grow with sparsity.
 public struct FeaturesAcrossSparsityExperiment: Experiment {
     public init() {}
     public let name = "features-across-sparsity"

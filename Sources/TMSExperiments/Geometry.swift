@@ -9,7 +9,7 @@ import TMSAnalysis
 /// passes from 1 through 1/2 and 2/5 towards m/n; quick runs use a finer grid of 30 sparsities, since the
 /// smaller model's plateau at 1/2 is narrower and must still hold three points).
 ///
-/// Expected (SPEC §7): D* = m/‖W‖_F² against 1/(1 − S) sticks at 1 and at 1/2 over a wide range; per-feature
+/// Expected (docs/experiments.md#geometry): D* = m/‖W‖_F² against 1/(1 − S) sticks at 1 and at 1/2 over a wide range; per-feature
 /// dimensionalities cluster at 3/4, 2/3, 1/2, 2/5, 3/8; the feature geometry graphs are tegum products of small
 /// polytopes (digons, triangles, tetrahedra, pentagons).
 public struct GeometryExperiment: Experiment {

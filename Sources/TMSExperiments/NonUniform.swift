@@ -9,7 +9,7 @@ import TMSAnalysis
 ///
 /// Three parts: `free` trains every ρ from scratch (lowest loss of several seeds); `pentagon` and `digons`
 /// follow the two solution branches by warm-starting every ρ from a regular pentagon and from two antipodal
-/// pairs with feature 0 dropped. Expected (SPEC §7): the other features repel from a denser feature and move
+/// pairs with feature 0 dropped. Expected (docs/experiments.md#non-uniform): the other features repel from a denser feature and move
 /// towards a sparser one; once feature 0 is about 2.5× sparser the pentagon snaps to two digons with feature 0
 /// at 0; the two branches' losses cross there (a first-order phase change).
 public struct NonUniformExperiment: Experiment {
