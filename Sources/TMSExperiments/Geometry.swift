@@ -15,6 +15,7 @@ import TMSAnalysis
 public struct GeometryExperiment: Experiment {
     public init() {}
     public let name = "geometry"
+    public let mainFigure: String? = "dimensionality.svg"
     public let reproduces = "§7 Figures (D* and feature dimensionality): uniform superposition, 400 → 30 across 20 sparsities (--quick: 200 → 20 across 30)"
     public let measuredRuntime = "3 min"
     public let outputs = "D* with per-feature dimensionality scatter, geometry graphs of a few instances"
@@ -35,8 +36,8 @@ public struct GeometryExperiment: Experiment {
     /// Polytope fractions by group size: 1 dedicated, 2 digon, 3 triangle, 4 tetrahedron, 5 pentagon.
     static let polytopeFraction: [Int: Double] = [1: 1, 2: 1.0 / 2, 3: 2.0 / 3, 4: 3.0 / 4, 5: 2.0 / 5]
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("model")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("model")
         let K = run.config.instanceCount
         let dStar = run.metrics.instances.map(\.dimensionsPerFeature)
         let invDensity = (0..<K).map { 1 / Double(run.config.featureProbability[$0][0]) }

@@ -13,6 +13,7 @@ import TMSAnalysis
 public struct IntroExperiment: Experiment {
     public init() {}
     public let name = "intro"
+    public let mainFigure: String? = "feature-diagrams.svg"
     public let reproduces = "§1 Figure 1 / §2: 5 features in 2 dimensions across sparsity (pentagon when sparse)"
     public let measuredRuntime = "2 s"
     public let outputs = "feature diagrams per sparsity, training animation, loss curves"
@@ -32,8 +33,8 @@ public struct IntroExperiment: Experiment {
                               extras: ["snapshots.safetensors": Snapshots.encode(result.snapshots)])
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("model")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("model")
         let p = run.config.featureProbability.map { $0[0] }
         let W = (0..<run.config.instanceCount).map { run.weights.weightMatrix(instance: $0) }
         var checks: [Check] = []

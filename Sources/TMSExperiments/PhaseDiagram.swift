@@ -11,6 +11,7 @@ import TMSAnalysis
 public struct PhaseDiagramExperiment: Experiment {
     public init() {}
     public let name = "phase-diagram"
+    public let mainFigure: String? = "phase-n2-m1.svg"
     public let reproduces = "§4 Figure (phase diagrams): n=2, m=1 and n=3, m=2 over relative importance × density, learned vs theory"
     public let measuredRuntime = "51 s"
     public let outputs = "learned and theoretical phase diagrams for both models, agreement fraction"
@@ -52,11 +53,11 @@ public struct PhaseDiagramExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
         let g = grid(options)
         var checks: [Check] = [], figures: [ReportFigure] = [], summary: [(String, String)] = []
         for (label, n, threshold) in [("n2-m1", 2, 0.8), ("n3-m2", 3, 0.7)] {
-            let run = data.part(label)
+            let run = try data.part(label)
             var learned = [[Int]](), theory = [[Int]]()
             var agree = 0, agreeAway = 0, away = 0
             for (pi, p) in g.p.enumerated() {

@@ -13,6 +13,7 @@ import TMSAnalysis
 public struct SparsitySweepExperiment: Experiment {
     public init() {}
     public let name = "sparsity-sweep"
+    public let mainFigure: String? = "relu-output-gram.svg"
     public let reproduces = "§2 Figure 3: 20 features in 5 dimensions, linear vs ReLU output across sparsity (WᵀW and norm bars)"
     public let measuredRuntime = "18 s"
     public let outputs = "WᵀW heatmaps and norm bars per sparsity for both models, loss curves"
@@ -34,8 +35,8 @@ public struct SparsitySweepExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let linear = data.part("linear"), relu = data.part(ModelKind.reluOutput.rawValue)
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let linear = try data.part("linear"), relu = try data.part(ModelKind.reluOutput.rawValue)
         let m = linear.config.hiddenCount, n = linear.config.featureCount
         var checks: [Check] = []
 
