@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Numeric targets are compiled with optimisation even in debug builds (kernels run ~300× slower at -Onone,
-// see ../shared/PERFORMANCE.md) and, on x86_64, with AVX2 + FMA so SIMD8<Float> maps to vector registers.
+// see docs/performance.md) and, on x86_64, with AVX2 + FMA so SIMD8<Float> maps to vector registers.
 #if arch(x86_64)
 let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
 #else

@@ -6,7 +6,7 @@ import TMSCore
 /// E L = (1/n) Σ_i I_i (Var(r_i) + E[r_i]²), r = (WᵀW − Id) x + b,
 /// E[r_i] = Σ_j M_ij p_j/2 + b_i, Var(r_i) = Σ_j M_ij² (p_j/3 − p_j²/4), M = WᵀW − Id.
 ///
-/// With the optimal bias this is SPEC §8's σ²(p)·[Σ_i I_i (1 − ‖W_i‖²)² + Σ_{i≠j} I_i (W_i·W_j)²] / n, whose
+/// With the optimal bias this is the σ²(p)·[Σ_i I_i (1 − ‖W_i‖²)² + Σ_{i≠j} I_i (W_i·W_j)²] / n of docs/closed-forms.md#the-linear-model, whose
 /// minimum keeps the top-m features orthonormal: σ²(p)·Σ_{i≥m} I_i / n. Unlike a sampled loss it has no noise,
 /// which matters at high sparsity.
 public func expectedLinearLoss(weights W: Matrix, bias: [Float], featureProbability p: [Float], importance: [Float]) -> Double {

@@ -1,7 +1,7 @@
 import Foundation
 import TMSCore
 
-// Feature-level measures of superposition (Elhage et al. 2022, §2 and §7; SPEC §5). Every function takes one
+// Feature-level measures of superposition (Elhage et al. 2022, "Demonstrating Superposition" and "The Geometry of Superposition"; docs/analysis.md). Every function takes one
 // instance's weight matrix W (m×n: hiddenCount rows, featureCount columns; column i is feature i's direction
 // W_i) and computes in Double. All but the neuron measures are invariant under W → OW for orthogonal O.
 
@@ -61,7 +61,7 @@ public func dimensionsPerFeature(of W: Matrix) -> Double {
     return Double(W.rowCount) / f
 }
 
-/// The number of features with ‖W_i‖ above `threshold` (default 0.5, SPEC §5).
+/// The number of features with ‖W_i‖ above `threshold` (default 0.5, docs/analysis.md#represented-features).
 public func representedFeatureCount(of W: Matrix, threshold: Double = 0.5) -> Int {
     featureNorms(of: W).filter { $0 > threshold }.count
 }

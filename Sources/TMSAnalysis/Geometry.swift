@@ -48,7 +48,7 @@ public func featureGeometry(of W: Matrix, normThreshold: Double = 0.5, edgeThres
     return FeatureGeometry(edgeWeights: weights, groupOfFeature: group, groups: groups)
 }
 
-/// The reference fractions of uniform superposition (SPEC §5): dedicated 1, tetrahedron 3/4, triangle 2/3,
+/// The reference fractions of uniform superposition (docs/analysis.md#reference-fractions): dedicated 1, tetrahedron 3/4, triangle 2/3,
 /// digon 1/2, pentagon 2/5, square antiprism 3/8.
 public let referenceDimensionalityFractions: [Double] = [1, 3.0 / 4, 2.0 / 3, 1.0 / 2, 2.0 / 5, 3.0 / 8]
 

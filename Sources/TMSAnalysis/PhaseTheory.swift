@@ -1,7 +1,7 @@
 import Foundation
 import TMSCore
 
-/// The phase of an extra feature in the paper's phase-change study (Elhage et al. 2022, §4; SPEC §5).
+/// The phase of an extra feature in the paper's phase-change study (Elhage et al. 2022, "Superposition as a Phase Change"; docs/analysis.md#phase-of-a-feature).
 public enum FeaturePhase: Int, Sendable, Codable, CaseIterable {
     /// ‖W_extra‖ < 0.5.
     case notLearned = 0
@@ -30,7 +30,7 @@ public func phaseOfFeature(_ extra: Int, in W: Matrix) -> FeaturePhase {
     return .dedicated
 }
 
-/// Closed-form expected losses of the candidate solutions of the phase-change study (SPEC §8), with feature
+/// Closed-form expected losses of the candidate solutions of the phase-change study (docs/closed-forms.md#the-phase-diagrams), with feature
 /// density p, the extra feature's relative importance r (others 1), data x_i = Bernoulli(p)·U[0, 1] and
 /// each candidate's optimal bias. Losses are summed over the features affected (not divided by n).
 ///

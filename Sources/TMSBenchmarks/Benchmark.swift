@@ -54,7 +54,7 @@ public struct BenchmarkConfiguration: Sendable {
         var phase = TrainingConfig.standard(model: .reluOutput, featureCount: 2, hiddenCount: 1,
                                             featureProbabilities: [Float](repeating: 1, count: 400),
                                             steps: scaled(1000) + scaled(3000), batchSize: batchSize)
-        // The n = 2, m = 1 phase diagram (SPEC §7): 20 densities × 20 relative importances of the extra
+        // The n = 2, m = 1 phase diagram (docs/experiments.md#phase-diagram): 20 densities × 20 relative importances of the extra
         // feature, both on log grids (densities 0.01…1, importances 0.1…10).
         let densities = (0..<20).map { Float(pow(10, -2 + 2 * Double($0) / 19)) }
         let ratios = (0..<20).map { Float(pow(10, -1 + 2 * Double($0) / 19)) }

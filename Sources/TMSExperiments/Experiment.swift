@@ -29,7 +29,7 @@ public struct ExperimentOptions: Sendable, Codable, Equatable {
     public func steps(full: Int, quick quickSteps: Int) -> Int { steps ?? (quick ? quickSteps : full) }
 }
 
-/// One claim of the paper stated as a measurable test (SPEC §7). A failing check is reported, never hidden.
+/// One claim of the paper stated as a measurable test (docs/experiments.md). A failing check is reported, never hidden.
 public struct Check: Sendable, Codable, Equatable {
     public var claim: String
     public var expected: String
@@ -52,10 +52,12 @@ public struct ExperimentData: Sendable {
     }
 
     /// The part called `name`. Parts come from the experiment's own `train` or from `ExperimentRunner.load`,
-    /// which checks them against `partConfigs`, so a missing name is a programming error, not a damaged file.
-    public func part(_ name: String) -> TrainedRun {
+    /// which checks them against `partConfigs`; data built any other way may lack one, which throws a one-line
+    /// error naming the parts there are rather than trapping.
+    public func part(_ name: String) throws -> TrainedRun {
         guard let found = parts.first(where: { $0.name == name }) else {
-            preconditionFailure("no part named \(name) among \(parts.map(\.name)); experiments read parts they train")
+            let present = parts.isEmpty ? "none" : parts.map(\.name).joined(separator: ", ")
+            throw RunFolderError("experiment data has no part '\(name)'; parts present: \(present)")
         }
         return found.run
     }
@@ -97,19 +99,23 @@ public protocol Experiment: Sendable {
     var outputs: String { get }
     /// Trains every part. `progress(label, progress)` is called between chunks of steps.
     func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData
-    /// Figures and checks: a pure function of the trained data.
-    func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis
+    /// Figures and checks: a pure function of the trained data. Throws only if `data` lacks a part it reads.
+    func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis
     /// The parts `train` writes for `options`, in order, with the config each is trained with. Loading an
     /// experiment folder checks its parts against these, so `analyse` only ever meets the data it expects.
     func partConfigs(_ options: ExperimentOptions) -> [(name: String, config: TrainingConfig)]
     /// The names of the extra files `train` may write (e.g. `snapshots.safetensors`).
     var extraFiles: Set<String> { get }
+    /// The file in figures/ that stands for the run (the thumbnail on `tms run all`'s index page); nil, the
+    /// default, takes the first figure the analysis saves.
+    var mainFigure: String? { get }
     /// Throws if a loaded extra file is damaged or disagrees with the parts (called by `ExperimentRunner.load`).
     func checkExtras(_ data: ExperimentData) throws
 }
 
 extension Experiment {
     public var extraFiles: Set<String> { [] }
+    public var mainFigure: String? { nil }
     public func checkExtras(_ data: ExperimentData) throws {}
 }
 

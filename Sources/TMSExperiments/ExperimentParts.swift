@@ -15,7 +15,7 @@ extension IntroExperiment {
     /// The snapshots, if saved, must decode to weights of the model part's shape at steps within training.
     public func checkExtras(_ data: ExperimentData) throws {
         guard let bytes = data.extras["snapshots.safetensors"] else { return }
-        let c = data.part("model").config
+        let c = try data.part("model").config
         let tensors: [String: Tensor]
         do { tensors = try Safetensors.decode([UInt8](bytes)).tensors } catch let error as SafetensorsError {
             throw WeightsFileError("snapshots.safetensors: \(error.description)")

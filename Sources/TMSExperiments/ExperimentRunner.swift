@@ -1,6 +1,7 @@
 import Foundation
 import TMSCore
 import TMSModels
+import TMSRender
 
 /// `experiment.json`: which experiment a folder holds, its options and parts.
 public struct ExperimentRecord: Codable, Sendable {
@@ -20,6 +21,21 @@ public struct ExperimentOutcome: Sendable {
     public let folder: URL
     public let checks: [Check]
     public let seconds: Double
+    /// The figure files the analysis saved under figures/, in report order.
+    public let figures: [String]
+}
+
+extension ExperimentOutcome {
+    /// The row of `tms run all`'s index page for this run, whose folder is `<name>/` next to index.html: its
+    /// pass count, whether it was quick, and as thumbnail the experiment's `mainFigure` if the analysis saved
+    /// it, else the first saved figure (none if it saved none).
+    public func indexEntry(_ experiment: any Experiment, options: ExperimentOptions, summary: String) -> IndexEntry {
+        let passed = checks.filter(\.passed).count
+        let main = experiment.mainFigure.flatMap { figures.contains($0) ? $0 : nil } ?? figures.first
+        return IndexEntry(name: experiment.name, href: "\(experiment.name)/report.html", summary: summary,
+                          passed: passed, failed: checks.count - passed, quick: options.quick,
+                          thumbnail: main.map { "\(experiment.name)/figures/\($0)" })
+    }
 }
 
 /// Runs experiments into run folders and rebuilds their reports.
@@ -35,7 +51,7 @@ public enum ExperimentRunner {
             // A recipe whose partConfigs disagree with its train would write folders that cannot be loaded.
             throw RunFolderError("internal error: \(experiment.name) trained parts that differ from its partConfigs")
         }
-        let analysis = experiment.analyse(data, options: options)
+        let analysis = try experiment.analyse(data, options: options)
         let seconds = Date().timeIntervalSince(start)
         let record = ExperimentRecord(experiment: experiment.name, options: options, parts: data.parts.map(\.name),
                                       extras: data.extras.keys.sorted(), seconds: seconds)
@@ -46,7 +62,7 @@ public enum ExperimentRunner {
         files["experiment.json"] = try RunFolder.json(record)
         files.merge(try reportFiles(experiment: experiment, record: record, data: data, analysis: analysis)) { $1 }
         try RunFolder.write(files, to: out)
-        return ExperimentOutcome(folder: out, checks: analysis.checks, seconds: seconds)
+        return ExperimentOutcome(folder: out, checks: analysis.checks, seconds: seconds, figures: analysis.figures.compactMap(\.file))
     }
 
     /// Loads a folder written by `run`, checking everything an analysis relies on: `experiment.json` names a
@@ -109,7 +125,7 @@ public enum ExperimentRunner {
     /// Rebuilds figures/, checks.json and report.html of an experiment folder from its saved data.
     public static func rebuildReport(_ folder: URL) throws -> [Check] {
         let (experiment, record, data) = try load(folder)
-        let analysis = experiment.analyse(data, options: record.options)
+        let analysis = try experiment.analyse(data, options: record.options)
         for (path, bytes) in try reportFiles(experiment: experiment, record: record, data: data, analysis: analysis) {
             try RunFolder.replaceFile(path, in: folder, with: bytes)
         }

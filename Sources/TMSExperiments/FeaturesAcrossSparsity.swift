@@ -7,10 +7,11 @@ import TMSAnalysis
 /// notebook's 100→20 sweep): n = 100, m = 20, 20 instances, importance I_i = 100^(−i/(n−1)) (1 down to 0.01),
 /// feature probability p = 20^(−t).
 ///
-/// Expected (SPEC §7): the number of represented features and their interference grow with sparsity.
+/// Expected (docs/experiments.md#features-across-sparsity): the number of represented features and their interference grow with sparsity.
 public struct FeaturesAcrossSparsityExperiment: Experiment {
     public init() {}
     public let name = "features-across-sparsity"
+    public let mainFigure: String? = "gram.svg"
     public let reproduces = "§3: 100 features in 20 dimensions, 20 sparsities (WᵀW and norm bars)"
     public let measuredRuntime = "70 s"
     public let outputs = "WᵀW and norm bars for selected sparsities, represented count and interference against sparsity"
@@ -27,8 +28,8 @@ public struct FeaturesAcrossSparsityExperiment: Experiment {
         return ExperimentData(parts: [("model", TrainedRun(result: result, experiment: name))])
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("model")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("model")
         let K = run.config.instanceCount, m = run.config.hiddenCount
         let p = run.config.featureProbability.map { Double($0[0]) }
         let W = (0..<K).map { run.weights.weightMatrix(instance: $0) }

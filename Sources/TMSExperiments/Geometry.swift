@@ -9,12 +9,13 @@ import TMSAnalysis
 /// passes from 1 through 1/2 and 2/5 towards m/n; quick runs use a finer grid of 30 sparsities, since the
 /// smaller model's plateau at 1/2 is narrower and must still hold three points).
 ///
-/// Expected (SPEC §7): D* = m/‖W‖_F² against 1/(1 − S) sticks at 1 and at 1/2 over a wide range; per-feature
+/// Expected (docs/experiments.md#geometry): D* = m/‖W‖_F² against 1/(1 − S) sticks at 1 and at 1/2 over a wide range; per-feature
 /// dimensionalities cluster at 3/4, 2/3, 1/2, 2/5, 3/8; the feature geometry graphs are tegum products of small
 /// polytopes (digons, triangles, tetrahedra, pentagons).
 public struct GeometryExperiment: Experiment {
     public init() {}
     public let name = "geometry"
+    public let mainFigure: String? = "dimensionality.svg"
     public let reproduces = "§7 Figures (D* and feature dimensionality): uniform superposition, 400 → 30 across 20 sparsities (--quick: 200 → 20 across 30)"
     public let measuredRuntime = "3 min"
     public let outputs = "D* with per-feature dimensionality scatter, geometry graphs of a few instances"
@@ -35,8 +36,8 @@ public struct GeometryExperiment: Experiment {
     /// Polytope fractions by group size: 1 dedicated, 2 digon, 3 triangle, 4 tetrahedron, 5 pentagon.
     static let polytopeFraction: [Int: Double] = [1: 1, 2: 1.0 / 2, 3: 2.0 / 3, 4: 3.0 / 4, 5: 2.0 / 5]
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("model")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("model")
         let K = run.config.instanceCount
         let dStar = run.metrics.instances.map(\.dimensionsPerFeature)
         let invDensity = (0..<K).map { 1 / Double(run.config.featureProbability[$0][0]) }

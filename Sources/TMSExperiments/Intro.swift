@@ -7,12 +7,13 @@ import TMSAnalysis
 /// a ReLU-output model with n = 5 features in m = 2 dimensions, importance I_i = 0.9^i, ten instances with
 /// feature probability p = 20^(−t), t ∈ linspace(0, 1, 10), lowest-loss of several seeds kept.
 ///
-/// Expected (SPEC §7): dense, the two most important features orthogonal and the rest ≈ 0; at 1 − S ≈ 0.2 the
+/// Expected (docs/experiments.md#intro): dense, the two most important features orthogonal and the rest ≈ 0; at 1 − S ≈ 0.2 the
 /// four most important as two antipodal pairs and the fifth not embedded; at 1 − S ≤ 0.1 all five as a
 /// pentagon (adjacent angles ≈ 72°).
 public struct IntroExperiment: Experiment {
     public init() {}
     public let name = "intro"
+    public let mainFigure: String? = "feature-diagrams.svg"
     public let reproduces = "§1 Figure 1 / §2: 5 features in 2 dimensions across sparsity (pentagon when sparse)"
     public let measuredRuntime = "2 s"
     public let outputs = "feature diagrams per sparsity, training animation, loss curves"
@@ -32,8 +33,8 @@ public struct IntroExperiment: Experiment {
                               extras: ["snapshots.safetensors": Snapshots.encode(result.snapshots)])
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("model")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("model")
         let p = run.config.featureProbability.map { $0[0] }
         let W = (0..<run.config.instanceCount).map { run.weights.weightMatrix(instance: $0) }
         var checks: [Check] = []
@@ -43,7 +44,7 @@ public struct IntroExperiment: Experiment {
         let cos01 = featureCosine(dense, 0, 1)
         checks.append(Check(
             claim: "1 − S = 1: the 2 most important features are represented orthogonally, the others are not represented",
-            expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.5 (not represented, SPEC §5)",
+            expected: "‖W₀‖, ‖W₁‖ > 0.9; |cos(W₀, W₁)| < 0.1; ‖W₂..₄‖ < 0.5 (not represented, docs/analysis.md#represented-features)",
             measured: "norms \(denseNorms.map { fmt($0, 2) }.joined(separator: ", ")); cos \(fmt(cos01, 3))",
             passed: denseNorms[0] > 0.9 && denseNorms[1] > 0.9 && Swift.abs(cos01) < 0.1 && denseNorms[2...].allSatisfy { $0 < 0.5 }))
 

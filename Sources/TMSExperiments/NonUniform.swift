@@ -9,12 +9,13 @@ import TMSAnalysis
 ///
 /// Three parts: `free` trains every ρ from scratch (lowest loss of several seeds); `pentagon` and `digons`
 /// follow the two solution branches by warm-starting every ρ from a regular pentagon and from two antipodal
-/// pairs with feature 0 dropped. Expected (SPEC §7): the other features repel from a denser feature and move
+/// pairs with feature 0 dropped. Expected (docs/experiments.md#non-uniform): the other features repel from a denser feature and move
 /// towards a sparser one; once feature 0 is about 2.5× sparser the pentagon snaps to two digons with feature 0
 /// at 0; the two branches' losses cross there (a first-order phase change).
 public struct NonUniformExperiment: Experiment {
     public init() {}
     public let name = "non-uniform"
+    public let mainFigure: String? = "free.svg"
     public let reproduces = "§5 Figure (non-uniform sparsity): the pentagon deforming and snapping to two digons as one feature gets sparser"
     public let measuredRuntime = "4 s"
     public let outputs = "feature diagrams across the density ratio, loss of the pentagon and digon branches"
@@ -61,9 +62,9 @@ public struct NonUniformExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
         let rho = ratios(options), K = rho.count
-        let free = data.part("free"), pent = data.part("pentagon"), dig = data.part("digons")
+        let free = try data.part("free"), pent = try data.part("pentagon"), dig = try data.part("digons")
         var checks: [Check] = []
 
         // Snap: the lowest-loss solution at each ρ (of the free models and both branches, all evaluated on the

@@ -6,11 +6,12 @@ import TMSAnalysis
 /// The phase diagrams of superposition (Elhage et al. 2022, §4 "Superposition as a Phase Change", Figure
 /// "phase diagrams"): one extra feature of relative importance r ∈ [0.1, 10] and all features of density
 /// p ∈ [0.01, 1], both on log grids, for n = 2, m = 1 and n = 3, m = 2; 10 models per point, the lowest-loss
-/// kept (the paper discards the worst). Each learned cell is classified (SPEC §5) and compared with the
-/// theory diagram from the closed-form losses of the candidate solutions (`PhaseTheory`, SPEC §8).
+/// kept (the paper discards the worst). Each learned cell is classified (docs/analysis.md#phase-of-a-feature) and compared with the
+/// theory diagram from the closed-form losses of the candidate solutions (`PhaseTheory`, docs/closed-forms.md#the-phase-diagrams).
 public struct PhaseDiagramExperiment: Experiment {
     public init() {}
     public let name = "phase-diagram"
+    public let mainFigure: String? = "phase-n2-m1.svg"
     public let reproduces = "§4 Figure (phase diagrams): n=2, m=1 and n=3, m=2 over relative importance × density, learned vs theory"
     public let measuredRuntime = "51 s"
     public let outputs = "learned and theoretical phase diagrams for both models, agreement fraction"
@@ -52,11 +53,11 @@ public struct PhaseDiagramExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
         let g = grid(options)
         var checks: [Check] = [], figures: [ReportFigure] = [], summary: [(String, String)] = []
         for (label, n, threshold) in [("n2-m1", 2, 0.8), ("n3-m2", 3, 0.7)] {
-            let run = data.part(label)
+            let run = try data.part(label)
             var learned = [[Int]](), theory = [[Int]]()
             var agree = 0, agreeAway = 0, away = 0
             for (pi, p) in g.p.enumerated() {
@@ -67,7 +68,7 @@ public struct PhaseDiagramExperiment: Experiment {
                     let t = n == 2 ? PhaseTheory.twoFeaturePhase(p: p, r: r) : PhaseTheory.threeFeaturePhase(p: p, r: r)
                     learnedRow.append(l.rawValue); theoryRow.append(t.rawValue)
                     if l == t { agree += 1 }
-                    // The corner near p ≈ 0.5, r ≈ 1 where exact analysis finds a "confused" phase (SPEC §8).
+                    // The corner near p ≈ 0.5, r ≈ 1 where exact analysis finds a "confused" phase (docs/closed-forms.md#the-phase-diagrams).
                     let nearCorner = p > 0.2 && r > 0.5 && r < 2
                     if !nearCorner { away += 1; if l == t { agreeAway += 1 } }
                 }

@@ -156,7 +156,10 @@ enum Plots {
     }
 
     /// Neuron plots for a privileged-basis model: W by neuron, and stacked loadings (W₁ and W₂ for `abs`).
-    static func neuronPlots(_ run: TrainedRun, instance k: Int) -> String {
+    /// The neuron figure of a run with a hidden ReLU: the W heatmap of instance `k`, then the stacked neuron
+    /// bars of every instance in `instances` as small multiples (W₁ and W₂ᵀ side by side for `abs`), at most
+    /// `perRow` panels to a row so that many instances stay a readable size.
+    static func neuronPlots(_ run: TrainedRun, heatmapInstance k: Int, instances: [Int], perRow: Int = 4) -> String {
         let W = run.weights.weightMatrix(instance: k)
         let rows = (0..<W.rowCount).map { doubles(W.row($0)) }
         let title = instanceTitle(run, k)
@@ -166,15 +169,27 @@ enum Plots {
                                     weights: { let top = Array(norms.indices.sorted { norms[$0] > norms[$1] }.prefix(400)).sorted()
                                                return rows.map { row in top.map { row[$0] } } }())
             : Figures.neuronHeatmapFigure(title: "W by neuron, \(title)", weights: rows)
-        let bars: Figure
-        if let W2 = run.weights.outputMatrix(instance: k) {
-            bars = Figures.neuronStackedBarsPairFigure(title: "Neuron loadings, \(title)", w1: rows,
-                                                       w2: (0..<W2.rowCount).map { doubles(W2.row($0)) })
-        } else {
-            bars = Figures.neuronStackedBarsFigure(title: "Neuron loadings, \(title)",
-                                                   panels: [NeuronBarsPanel(title: "", loadings: rows)], colouring: .byFeature)
+        // One panel per instance (two for abs: W₁ and W₂ᵀ), rows of at most `perRow` panels.
+        var panels: [NeuronBarsPanel] = []
+        for instance in instances {
+            let W1 = run.weights.weightMatrix(instance: instance)
+            let w1 = (0..<W1.rowCount).map { doubles(W1.row($0)) }
+            let name = instanceTitle(run, instance)
+            if let W2 = run.weights.outputMatrix(instance: instance) {
+                // W₂ is n×m; its transpose gives neuron k's loadings on each feature, like W₁'s rows.
+                let w2T = (0..<W2.columnCount).map { neuron in (0..<W2.rowCount).map { Double(W2[$0, neuron]) } }
+                panels.append(NeuronBarsPanel(title: "W₁, \(name)", loadings: w1))
+                panels.append(NeuronBarsPanel(title: "W₂ᵀ, \(name)", loadings: w2T))
+            } else {
+                panels.append(NeuronBarsPanel(title: name, loadings: w1))
+            }
         }
-        return Figure.stacked([heatmap, bars]).render()
+        let columns = max(1, run.weights.outputMatrix(instance: k) == nil ? perRow : perRow - perRow % 2)
+        let barRows = stride(from: 0, to: panels.count, by: columns).map { start in
+            Figures.neuronStackedBarsFigure(title: start == 0 ? "Neuron loadings of \(instances.count) instance\(instances.count == 1 ? "" : "s")" : "",
+                                            panels: Array(panels[start..<min(start + columns, panels.count)]), colouring: .byFeature)
+        }
+        return Figure.stacked([heatmap] + barRows).render()
     }
 }
 

@@ -24,8 +24,11 @@ public enum RunReport {
         figures.append(ReportFigure(heading: "Feature geometry", html: Plots.geometryGraph(run, instance: sparsest),
                                     caption: "Represented features joined where |Ŵ_i·W_j| > 0.1.", file: "geometry.svg"))
         if c.model.hasHiddenReLU {
-            figures.append(ReportFigure(heading: "Neurons", html: Plots.neuronPlots(run, instance: sparsest),
-                                        caption: "Loadings of each neuron on each feature.", file: "neurons.svg"))
+            figures.append(ReportFigure(heading: "Neurons", html: Plots.neuronPlots(run, heatmapInstance: sparsest, instances: shown),
+                                        caption: "Loadings of each neuron on each feature: the heatmap of the sparsest instance, then stacked bars of "
+                                            + (shown.count == K ? "every instance" : "\(shown.count) of the \(K) instances, evenly spaced")
+                                            + (c.model == .abs ? " (W₁ and W₂ᵀ side by side)." : "."),
+                                        file: "neurons.svg"))
         }
         figures.append(ReportFigure(heading: "Loss curves", html: Plots.lossCurves(run), file: "loss-curves.svg"))
         return figures

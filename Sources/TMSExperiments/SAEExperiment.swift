@@ -13,6 +13,7 @@ import TMSRender
 public struct SAEExperiment: Experiment {
     public init() {}
     public let name = "sae"
+    public let mainFigure: String? = "decoder-directions-5-2.svg"
     public let reproduces = "§ \"The Strategic Picture of Superposition\": recovering the features of 5→2 and 40→10 toy models with sparse autoencoders, and unfolding"
     public let measuredRuntime = "5 min"
     public let outputs = "SAE run folders per sweep (sae/*), MMCS vs λ, Pareto plot L0 vs MSE, decoder directions, fraction active, unfolding table"
@@ -122,11 +123,11 @@ public struct SAEExperiment: Experiment {
         return out
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
         let runs = saeRuns(data, options: options)
         var checks: [Check] = []
         var figures: [ReportFigure] = []
-        let small = data.part("model-5-2")
+        let small = try data.part("model-5-2")
         let smallW = small.weights.weightMatrix(instance: 0)
         let smallRepresented = representedFeatureCount(of: smallW)
         checks.append(Check(claim: "5→2 at 1 − S = 0.05 stores all 5 features (a pentagon), so an SAE has 5 features to find",
@@ -200,13 +201,13 @@ public struct SAEExperiment: Experiment {
                 measured.append("\(name): \(comparison.text)")
                 better = better && comparison.lower
             }
-            let large = data.part("model-40-10")
+            let large = try data.part("model-40-10")
             checks.append(Check(
                 claim: "Gated and JumpReLU SAEs reach a lower L0 than ReLU SAEs at equal reconstruction (40→10, \(representedFeatureCount(of: large.weights.weightMatrix(instance: 0))) of 40 features represented)",
                 expected: "at every MSE both sweeps reach, L0 interpolated (log–log) on their frontier < ReLU's",
                 measured: measured.joined(separator: "; "), passed: better))
         }
-        let unfolding = unfoldingTable(data.part("model-40-10"), seed: options.seed, trials: options.quick ? 100 : 200)
+        let unfolding = try unfoldingTable(data.part("model-40-10"), seed: options.seed, trials: options.quick ? 100 : 200)
         figures.append(ReportFigure(heading: "Unfolding: recovering x from h", html: unfolding.html,
                                     caption: "Fraction of \(options.quick ? 100 : 200) random k-sparse inputs (magnitudes U[0.2, 1]) whose support is recovered exactly; first rows: the trained 40→10 model's W (ReLU readout with its bias); then random unit-column W with n = 40."))
         checks.append(unfolding.check)

@@ -6,13 +6,14 @@ import TMSAnalysis
 /// Superposition as a function of sparsity, linear against ReLU output (Elhage et al. 2022, §2 Figure 3 and
 /// §3): n = 20 features, m = 5, importance I_i = 0.7^i, 1 − S ∈ {1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001}.
 ///
-/// Expected (SPEC §7, §8): the linear model keeps exactly the top m features orthogonally at every sparsity
+/// Expected (docs/experiments.md#sparsity-sweep, docs/closed-forms.md#the-linear-model): the linear model keeps exactly the top m features orthogonally at every sparsity
 /// (its loss is the closed form σ²(p)·Σ_{i≥m} I_i / n); the ReLU model does the same when dense, then
 /// superposition grows with sparsity, starting with the less important features, until all 20 are
 /// represented at 1 − S = 0.001; dropped features carry bias ≈ E[x_i] = p/2 when dense.
 public struct SparsitySweepExperiment: Experiment {
     public init() {}
     public let name = "sparsity-sweep"
+    public let mainFigure: String? = "relu-output-gram.svg"
     public let reproduces = "§2 Figure 3: 20 features in 5 dimensions, linear vs ReLU output across sparsity (WᵀW and norm bars)"
     public let measuredRuntime = "18 s"
     public let outputs = "WᵀW heatmaps and norm bars per sparsity for both models, loss curves"
@@ -34,8 +35,8 @@ public struct SparsitySweepExperiment: Experiment {
         return ExperimentData(parts: parts)
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let linear = data.part("linear"), relu = data.part(ModelKind.reluOutput.rawValue)
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let linear = try data.part("linear"), relu = try data.part(ModelKind.reluOutput.rawValue)
         let m = linear.config.hiddenCount, n = linear.config.featureCount
         var checks: [Check] = []
 
@@ -60,7 +61,7 @@ public struct SparsitySweepExperiment: Experiment {
             worstRatio = max(worstRatio, Swift.abs(ratio - 1))
             lossText.append("\(fmt(p)): \(fmt(ratio, 3))×")
         }
-        checks.append(Check(claim: "Linear model loss equals the closed-form optimum σ²(p)·Σ_{i≥m} I_i / n (SPEC §8)",
+        checks.append(Check(claim: "Linear model loss equals the closed-form optimum σ²(p)·Σ_{i≥m} I_i / n (docs/closed-forms.md#the-linear-model)",
                             expected: "exact expected loss of the learned weights / optimum within 1 ± 0.05 at every sparsity",
                             measured: lossText.joined(separator: ", "), passed: worstRatio < 0.05))
 
@@ -72,7 +73,7 @@ public struct SparsitySweepExperiment: Experiment {
         let bias = relu.weights.bias(instance: 0), p0 = Double(relu.config.featureProbability[0][0])
         let dropped = featureNorms(of: denseW).enumerated().filter { $0.element < 0.1 }.map(\.offset)
         let biasError = dropped.map { Swift.abs(Double(bias[$0]) - p0 / 2) }.max() ?? .infinity
-        checks.append(Check(claim: "Dropped features carry bias b_i ≈ E[x_i] = p/2 when dense (SPEC §8)",
+        checks.append(Check(claim: "Dropped features carry bias b_i ≈ E[x_i] = p/2 when dense (docs/closed-forms.md#a-dropped-feature)",
                             expected: "|b_i − \(fmt(p0 / 2))| < 0.02 for every feature with ‖W_i‖ < 0.1",
                             measured: "\(dropped.count) dropped; max |b_i − p/2| = \(fmt(biasError, 4))", passed: biasError < 0.02))
 

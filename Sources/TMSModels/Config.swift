@@ -1,6 +1,6 @@
 import Foundation
 
-/// The four toy models of Elhage et al. (2022) (SPEC §2), each with an instance dimension.
+/// The four toy models of Elhage et al. (2022) (docs/models.md#models), each with an instance dimension.
 ///
 /// | kind | forward | target | data |
 /// |---|---|---|---|
@@ -27,7 +27,7 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
     public var hasOutputReLU: Bool { self != .linear }
 }
 
-/// How features co-occur (SPEC §3).
+/// How features co-occur (docs/models.md#feature-distributions).
 public enum FeatureDistribution: String, CaseIterable, Codable, Sendable {
     /// Decodes a raw value; an unknown one is an error listing the allowed values.
     public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
@@ -55,7 +55,7 @@ public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
     case adamw
 }
 
-/// Learning-rate schedules over steps t = 0…T−1 (SPEC §1).
+/// Learning-rate schedules over steps t = 0…T−1 (docs/models.md#schedules).
 public enum LearningRateSchedule: String, CaseIterable, Codable, Sendable {
     /// Decodes a raw value; an unknown one is an error listing the allowed values.
     public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }

@@ -39,7 +39,7 @@ public struct SparseBatch: Sendable {
     }
 }
 
-/// Draws synthetic sparse feature batches for one instance (SPEC §3).
+/// Draws synthetic sparse feature batches for one instance (docs/models.md#feature-distributions).
 ///
 /// Present features get a magnitude U[0, 1) (or U[−1, 1) for signed inputs). How a batch is drawn from the
 /// stream `rng` (so what a seed produces):

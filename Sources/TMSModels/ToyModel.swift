@@ -1,7 +1,7 @@
 import Foundation
 import TMSCore
 
-/// The trained parameters of K instances of one toy model, in PyTorch/ARENA layout (SPEC §6).
+/// The trained parameters of K instances of one toy model, in PyTorch/ARENA layout (docs/models.md#conventions; file layout: docs/run-folder.md).
 ///
 /// - Tied models: `W` [instance, hidden, feature] (column i of an instance's m×n matrix is W_i).
 /// - `abs`: `W` holds W₁ [instance, hidden, feature]; `W2` holds W₂ [instance, feature, hidden].
@@ -73,7 +73,7 @@ public struct ToyModelWeights: Sendable, Equatable {
         self.init(model: model, featureCount: n, hiddenCount: m, instanceCount: K, W: w.values, W2: w2, bias: b.values)
     }
 
-    /// Xavier-normal initialisation, std √(2/(n+m)) per matrix, biases 0 (SPEC §1), drawn from `rng`.
+    /// Xavier-normal initialisation, std √(2/(n+m)) per matrix, biases 0 (docs/models.md#initialisation), drawn from `rng`.
     /// Returns one instance's (W or W₁ [m][n], W₂ [n][m] or nil).
     public static func initialParameters(model: ModelKind, featureCount n: Int, hiddenCount m: Int,
                                          rng: inout RandomStream) -> (W: [Float], W2: [Float]?) {

@@ -162,11 +162,12 @@ public struct HTMLReport: Sendable, Equatable {
     }
 
     /// Text a reader sees (headings, captions, checks) as escaped HTML: `W_i` and `Σ_{j≠i}` with real
-    /// `<sub>`/`<sup>`, and references to the project's internal specification ("(SPEC §8)", ", SPEC §5")
-    /// removed, since a report must not point at files outside the repository.
+    /// `<sub>`/`<sup>`, and references to the former development specification ("(SPEC§8)", ", SPEC§5", with or
+    /// without a space) removed: runs stored before docs/ existed still carry them in checks.json, and a report
+    /// must not point at files outside the repository.
     static func userText(_ text: String) -> String {
         var plain = text
-        for pattern in [#"\s*\(SPEC §[0-9.]+\)"#, #",?\s*SPEC §[0-9.]+"#] {
+        for pattern in [#"\s*\(SPEC\s*§[0-9.]+\)"#, #",?\s*SPEC\s*§[0-9.]+"#] {
             plain = plain.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
         }
         return SVG.richHTML(plain)

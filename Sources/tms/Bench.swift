@@ -92,8 +92,7 @@ struct Bench: ParsableCommand {
         guard FileManager.default.fileExists(atPath: pytorchScript) else {
             throw ConfigError("--compare pytorch needs \(pytorchScript); run tms bench from the repository root or pass --pytorch-script")
         }
-        let (status, _) = try runProcess(["python3", "-c", "import torch"])
-        guard status == 0 else {
+        do { _ = try ExternalProcess.run(["python3", "-c", "import torch"]) } catch ProcessError.failed {
             throw ConfigError("--compare pytorch needs python3 with torch importable (pip install torch); python3 -c 'import torch' failed")
         }
     }
@@ -101,9 +100,8 @@ struct Bench: ParsableCommand {
     /// Runs the PyTorch script; returns instance-steps/s and threads per configuration name.
     func runPyTorch(names: [String]) throws -> [String: (rate: Double, threads: Int, other: Double?)] {
         printError("bench: PyTorch eager baseline (\(pytorchScript), \(threads) thread(s), ≥ \(pytorchSeconds) s per configuration)")
-        let (status, output) = try runProcess(["python3", pytorchScript, "--json", "--configs", names.joined(separator: ","),
-                                               "--threads", String(threads), "--min-seconds", String(pytorchSeconds)])
-        guard status == 0 else { throw ConfigError("the PyTorch baseline \(pytorchScript) failed with exit status \(status)") }
+        let output = try ExternalProcess.run(["python3", pytorchScript, "--json", "--configs", names.joined(separator: ","),
+                                              "--threads", String(threads), "--min-seconds", String(pytorchSeconds)])
         var out: [String: (rate: Double, threads: Int, other: Double?)] = [:]
         for line in output.split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any],
@@ -112,21 +110,6 @@ struct Bench: ParsableCommand {
             out[name] = (rate, object["threads"] as? Int ?? threads, object["other_processes_cores"] as? Double)
         }
         return out
-    }
-
-    /// Runs a command found on PATH; returns its exit status and standard output (stderr passes through).
-    func runProcess(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do { try process.run() } catch {
-            throw ConfigError("could not run \(arguments[0]): \(error.localizedDescription)")
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     func table(_ rows: [BenchmarkRow], peakSingle: Double, peakAll: Double) -> String {

@@ -98,11 +98,10 @@ struct Run: ParsableCommand {
                 for folder in created { rmdir(folder.path) }  // innermost first; only empty folders go
                 throw error
             }
-            let passed = outcome.checks.filter(\.passed).count
-            failed += outcome.checks.count - passed
-            entries.append(IndexEntry(name: experiment.name, href: "\(experiment.name)/report.html",
-                                      summary: "\(experiment.reproduces) (\(String(format: "%.0f s", outcome.seconds)))",
-                                      passed: passed, failed: outcome.checks.count - passed))
+            let entry = outcome.indexEntry(experiment, options: options,
+                                           summary: "\(experiment.reproduces) (\(String(format: "%.0f s", outcome.seconds)))")
+            failed += entry.failed
+            entries.append(entry)
         }
         let index = HTMLReport.indexPage(title: "tms run all", entries: entries)
         try RunFolder.replaceFile("index.html", in: root, with: Data(index.utf8))

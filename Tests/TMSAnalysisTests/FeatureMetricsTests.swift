@@ -3,7 +3,7 @@ import Testing
 import TMSCore
 import TMSAnalysis
 
-// FeatureMetrics.swift: reference values of Elhage et al. (2022) §7 / SPEC §5 on hand-written matrices.
+// FeatureMetrics.swift: reference values of Elhage et al. (2022), "The Geometry of Superposition" / docs/analysis.md#feature-dimensionality on hand-written matrices.
 
 struct ShapeCase: Sendable, CustomTestStringConvertible {
     let name: String
@@ -77,7 +77,7 @@ func regularShapesHaveTheHandComputedInterference(_ c: ShapeCase) {
 }
 
 @Test func dimensionsPerFeatureOfAntipodalPairsFillingEveryDimensionIsOneHalf() {
-    // SPEC §5: 1/2 for antipodal pairs filling every dimension; here 3 pairs in 3 dimensions plus 2 unlearned.
+    // docs/analysis.md#dimensions-per-feature: 1/2 for antipodal pairs filling every dimension; here 3 pairs in 3 dimensions plus 2 unlearned.
     let w = withZeroFeatures(tegum([Matrix(rows: [[1, -1]]), Matrix(rows: [[1, -1]]), Matrix(rows: [[1, -1]])]), 2)
     #expect(Swift.abs(dimensionsPerFeature(of: w) - 0.5) < 1e-12)
     #expect(approximatelyEqual(featureDimensionality(of: w), [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0, 0]))
@@ -117,7 +117,7 @@ func regularShapesHaveTheHandComputedInterference(_ c: ShapeCase) {
 
 @Test(arguments: [0.0, 0.7, 2.5])
 func featureMeasuresAreInvariantUnderRotation(angle: Double) {
-    // SPEC §8: every metric except the neuron plots is invariant under W → OW.
+    // docs/analysis.md (Invariance): every metric except the neuron plots is invariant under W → OW.
     var rng = RandomStream(seed: 17)
     let w = Matrix(rowCount: 3, columnCount: 7, values: (0..<21).map { _ in Float(rng.nextNormal()) })
     let o = rotation3D(angle, 1.3 * angle + 0.2)

@@ -51,7 +51,7 @@ struct PhaseTheoryTests {
     }
 
     @Test func theoryRegionsCoverThePapersFractions() {
-        // SPEC §8: on a log grid p ∈ [0.01, 1] × r ∈ [0.1, 10], about 12 % not learned, 76 % superposition,
+        // docs/closed-forms.md#the-phase-diagrams: on a log grid p ∈ [0.01, 1] × r ∈ [0.1, 10], about 12 % not learned, 76 % superposition,
         // 12 % dedicated.
         let count = 200
         var tally = [0, 0, 0]

@@ -1,7 +1,7 @@
 import Foundation
 import TMSCore
 
-// Hand-written weight matrices (m×n, column i = feature i's direction) for the reference values of SPEC §5.
+// Hand-written weight matrices (m×n, column i = feature i's direction) for the reference values of docs/analysis.md#feature-dimensionality.
 
 /// k unit vectors at angles 2πj/k + phase in the plane (a regular k-gon; k = 2 is an antipodal pair).
 func regularPolygon(_ k: Int, phase: Double = 0, radius: Double = 1) -> Matrix {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-// End to end: the built `tms` executable on tiny configs (SPEC §6 run folders, one-line errors).
+// End to end: the built `tms` executable on tiny configs (docs/run-folder.md, docs/errors.md).
 // This target links no library of ours, so the files are checked with Foundation alone.
 
 /// The products directory holding `tms`: next to the test bundle (on Linux `Bundle.main.bundleURL` is the

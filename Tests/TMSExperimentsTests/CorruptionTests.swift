@@ -202,9 +202,9 @@ struct CorruptionTests {
             do {
                 if isExperiment {
                     let (recipe, record, data) = try ExperimentRunner.load(folder)
-                    expectConsistent(data.part("model"))
+                    expectConsistent(try data.part("model"))
                     // The analysis of a loaded folder must not trap either (it is what `tms report` runs).
-                    _ = recipe.analyse(data, options: record.options)
+                    _ = try recipe.analyse(data, options: record.options)
                 } else {
                     expectConsistent(try TrainedRun.load(from: folder))
                 }

@@ -51,9 +51,26 @@ import TMSModels
 
     @Test func neuronPlotsStackHeatmapAndBars() throws {
         for model in [ModelKind.reluHidden, .abs] {
-            let svg = Plots.neuronPlots(try tinyRun(model: model, instances: 1), instance: 0)
+            let svg = Plots.neuronPlots(try tinyRun(model: model, instances: 1), heatmapInstance: 0, instances: [0])
             #expect(svg.components(separatedBy: "<svg ").count - 1 == 3, "\(model)")
             #expect(svg.contains("W by neuron") && svg.contains("Neuron loadings"))
+        }
+    }
+
+    @Test func neuronPlotsShowEveryInstanceAsSmallMultiples() throws {
+        // 6 instances: relu-hidden has 6 panels in rows of 4 (heatmap + 2 rows); abs has W₁ and W₂ᵀ per instance,
+        // 12 panels in rows of 4 (heatmap + 3 rows).
+        for (model, panels, rows) in [(ModelKind.reluHidden, 6, 2), (.abs, 12, 3)] {
+            let svg = Plots.neuronPlots(try tinyRun(model: model, instances: 6), heatmapInstance: 0, instances: Array(0..<6))
+            #expect(svg.components(separatedBy: "<svg ").count - 1 == 2 + rows, "\(model)")
+            #expect(svg.components(separatedBy: "loading W").count - 1 == panels, "\(model)")
+            #expect(svg.contains("Neuron loadings of 6 instances"))
+            if model == .abs {
+                #expect(svg.components(separatedBy: ">W₂ᵀ, ").count - 1 == 6 && svg.components(separatedBy: ">W₁, ").count - 1 == 6)
+            }
+            // Small multiples stay a readable size: no wider than a row of 4 panels (300 + 12 gap each) and the legend.
+            let width = try #require(rootAttribute("width", of: svg))
+            #expect(width <= 4 * (300 + 12) + 12 + 110, "\(model)")
         }
     }
 }

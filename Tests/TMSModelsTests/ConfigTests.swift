@@ -143,7 +143,7 @@ func invalidConfigGivesTheExpectedOneLineMessage(_ c: InvalidConfigCase) {
     #expect(ModelKind.allCases.filter(\.hasOutputReLU) == [.reluOutput, .reluHidden, .abs])
 }
 
-// MARK: - Learning-rate schedules (SPEC §1)
+// MARK: - Learning-rate schedules (docs/models.md#schedules)
 
 private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-12) -> Bool { Swift.abs(a - b) <= tolerance }
 
@@ -207,7 +207,7 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-12) -> Boo
     for row in c.importance {
         #expect(zip(row, expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
     }
-    // Defaults of SPEC §1: Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8, no weight decay, batch 1024, 10,000 steps.
+    // Defaults of docs/models.md#optimisers: Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8, no weight decay, batch 1024, 10,000 steps.
     #expect(c.optimizer == .adam && c.learningRate == 1e-3 && c.beta1 == 0.9 && c.beta2 == 0.999 && c.epsilon == 1e-8)
     #expect(c.weightDecay == 0 && c.batchSize == 1024 && c.steps == 10_000 && c.schedule == .constant)
 }

@@ -3,7 +3,7 @@ import Testing
 import TMSCore
 import TMSModels
 
-// Seeded statistical checks of every feature distribution (SPEC §3). Bounds are ±5 standard deviations of
+// Seeded statistical checks of every feature distribution (docs/models.md#feature-distributions). Bounds are ±5 standard deviations of
 // the binomial (or uniform-mean) spread, so a correct sampler fails one of them with probability < 1e-6.
 
 /// Per-feature presence counts, value sums and pair co-occurrence of a sampled batch.

@@ -64,7 +64,7 @@ func weightsRoundTripThroughTensors(model: ModelKind) throws {
 }
 
 @Test func xavierNormalInitialisationHasStdRootTwoOverNPlusM() {
-    // SPEC §1: std √(2/(n+m)) = √(2/500) for n = 400, m = 100; 40,000 draws per matrix.
+    // docs/models.md#initialisation: std √(2/(n+m)) = √(2/500) for n = 400, m = 100; 40,000 draws per matrix.
     var rng = RandomStream(seed: 8)
     let (w, w2) = ToyModelWeights.initialParameters(model: .abs, featureCount: 400, hiddenCount: 100, rng: &rng)
     #expect(w.count == 40_000)

@@ -5,7 +5,7 @@ import TMSTestSupport
 @testable import TMSModels
 
 // The trainer: determinism across thread counts, best-of-N, learning outcomes against the closed forms of
-// SPEC §8, logging, progress, snapshots and divergence.
+// docs/closed-forms.md, logging, progress, snapshots and divergence.
 
 private func smallConfig(model: ModelKind, bestOf: Int = 1, steps: Int = 300) -> TrainingConfig {
     var c = TrainingConfig.standard(model: model, featureCount: 6, hiddenCount: 3,
@@ -106,10 +106,10 @@ func weightsAreBitIdenticalForOneTwoAndFourThreads(model: ModelKind) throws {
     }
 }
 
-// MARK: - Learning outcomes (SPEC §7 sparsity-sweep at 1 − S = 1, SPEC §8 closed forms)
+// MARK: - Learning outcomes (docs/experiments.md#sparsity-sweep at 1 − S = 1, docs/closed-forms.md#the-linear-model)
 
 /// n = 20, m = 5, I_i = 0.7^i, p = 1. Optimum: the top 5 features orthonormal, the others dropped with bias
-/// p/2, loss σ²(p)·Σ_{i≥5} I_i / n = 0.0023232 per feature (SPEC §8).
+/// p/2, loss σ²(p)·Σ_{i≥5} I_i / n = 0.0023232 per feature (docs/closed-forms.md#the-linear-model).
 private func denseSweepConfig(_ model: ModelKind) -> TrainingConfig {
     TrainingConfig.standard(model: model, featureCount: 20, hiddenCount: 5, featureProbabilities: [1], importanceDecay: 0.7,
                             steps: 3000, batchSize: 1024, learningRate: 3e-3, seed: 3)
@@ -149,7 +149,7 @@ func denseModelLearnsTheFiveMostImportantFeaturesAtTheClosedFormLoss(model: Mode
 }
 
 @Test func droppedFeaturesOfADenseReluOutputModelHaveBiasHalfP() throws {
-    // A dropped feature's optimal bias is E[x_i] = p/2 (SPEC §8); p = 1 here.
+    // A dropped feature's optimal bias is E[x_i] = p/2 (docs/closed-forms.md#a-dropped-feature); p = 1 here.
     let result = try Trainer(config: denseSweepConfig(.reluOutput), threads: 2).train()
     let bias = result.weights.bias(instance: 0)
     for i in 10..<20 { #expect(Swift.abs(Double(bias[i]) - 0.5) < 0.02, "feature \(i) bias \(bias[i])") }
@@ -158,7 +158,7 @@ func denseModelLearnsTheFiveMostImportantFeaturesAtTheClosedFormLoss(model: Mode
 }
 
 @Test func zeroWeightsEvaluateToTheMeanSquareOfTheData() {
-    // With W = 0 and b = 0, x′ = 0 and the loss is mean_i I_i E[x_i²] = p/3 (SPEC §8: E[x²] = p/3).
+    // With W = 0 and b = 0, x′ = 0 and the loss is mean_i I_i E[x_i²] = p/3 (docs/closed-forms.md#moments-of-the-data: E[x²] = p/3).
     let config = TrainingConfig.standard(model: .reluOutput, featureCount: 4, hiddenCount: 2, featureProbabilities: [1, 0.2],
                                          steps: 1, batchSize: 1024)
     let zero = ToyModelWeights(model: .reluOutput, featureCount: 4, hiddenCount: 2, instanceCount: 2,

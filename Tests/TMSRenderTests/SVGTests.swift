@@ -65,8 +65,8 @@ struct TypographyTests {
     }
 
     @Test func reportTextHasSubscriptsAndNoSpecReferences() {
-        let html = HTMLReport(title: "t", sections: [ReportSection(heading: "W_i", html: "", caption: "Σ_{j≠i} x (SPEC §8)")],
-                              checks: [CheckRow(claim: "b_i ≈ p/2 (SPEC §8)", expected: "‖W₂..₄‖ < 0.5 (not represented, SPEC §5)",
+        let html = HTMLReport(title: "t", sections: [ReportSection(heading: "W_i", html: "", caption: "Σ_{j≠i} x (SPEC§8)")],
+                              checks: [CheckRow(claim: "b_i ≈ p/2 (SPEC\u{A0}§8)", expected: "‖W₂..₄‖ < 0.5 (not represented, SPEC§5)",
                                                 measured: "x", passed: true)]).render()
         #expect(!html.contains("SPEC"))
         #expect(html.contains("<h2>W<sub>i</sub></h2>") && html.contains("Σ<sub>j≠i</sub> x</figcaption>"))

@@ -2,7 +2,7 @@ import Foundation
 import TMSCore
 import TMSModels
 
-/// A plain, obviously-correct Double implementation of the four toy models of SPEC §2 for one instance on a
+/// A plain, obviously-correct Double implementation of the four toy models of docs/models.md#models for one instance on a
 /// dense batch: the slow reference that defines correctness for the fast Float code (llm.c, micrograd).
 ///
 /// Shapes (PyTorch/ARENA layout, nested arrays so indexing reads like the maths):
