@@ -25,12 +25,24 @@ public struct SparsitySweepExperiment: Experiment {
                                 learningRate: options.quick ? 3e-3 : 1e-3, bestOf: options.quick ? 2 : 3, seed: options.seed)
     }
 
+    /// The rescaled copy: n = 80 features in m = 20 dimensions, I_i = 0.9^i (≈ 0.7^(i/4): the same importance
+    /// profile over 4× the features), the same sparsities; best of 1 to keep its cost (16× a 20→5 step) down.
+    static let largeName = "relu-output-n80"
+
+    func largeConfig(_ options: ExperimentOptions) -> TrainingConfig {
+        TrainingConfig.standard(model: .reluOutput, featureCount: 80, hiddenCount: 20, featureProbabilities: Self.densities,
+                                importanceDecay: 0.9, steps: options.steps(full: 10_000, quick: 1_500),
+                                learningRate: options.quick ? 3e-3 : 1e-3, bestOf: 1, seed: options.seed)
+    }
+
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
         var parts: [(name: String, run: TrainedRun)] = []
         for model in [ModelKind.linear, .reluOutput] {
             let result = try Trainer(config: config(model, options), threads: options.threads).train { progress(model.rawValue, $0) }
             parts.append((model.rawValue, TrainedRun(result: result, experiment: name)))
         }
+        let large = try Trainer(config: largeConfig(options), threads: options.threads).train { progress(Self.largeName, $0) }
+        parts.append((Self.largeName, TrainedRun(result: large, experiment: name)))
         return ExperimentData(parts: parts)
     }
 
@@ -111,6 +123,21 @@ public struct SparsitySweepExperiment: Experiment {
                 file: "\(label == "Linear" ? "linear" : "relu-output")-gram.svg"))
         }
         figures.append(ReportFigure(heading: "Loss curves (ReLU output)", html: Plots.lossCurves(relu), file: "loss-curves.svg"))
+
+        // The rescaled copy, 80 → 20.
+        let large = data.part(Self.largeName)
+        let largeCounts = (0..<large.config.instanceCount).map { representedFeatureCount(of: large.weights.weightMatrix(instance: $0)) }
+        let largeM = large.config.hiddenCount
+        checks.append(Check(claim: "Rescaled copy (n = 80, m = 20, I_i = 0.9^i): the top m features alone when dense, more represented as sparsity grows",
+                            expected: "\(largeM) ± 1 represented at 1 − S = 1; non-decreasing (±2) across sparsity; > 2m at 1 − S = 0.001",
+                            measured: "represented: \(largeCounts.map(String.init).joined(separator: ", "))",
+                            passed: Swift.abs(largeCounts[0] - largeM) <= 1 && zip(largeCounts, largeCounts.dropFirst()).allSatisfy { $1 >= $0 - 2 }
+                                && largeCounts.last! > 2 * largeM))
+        figures.append(ReportFigure(
+            heading: "Rescaled copy, ReLU output 80→20: feature norms",
+            html: Plots.gramGrid(large, instances: [0, 2, 4, large.config.instanceCount - 1].filter { $0 < large.config.instanceCount }, title: "ReLU output 80→20"),
+            caption: "The same sweep with 4× the features and dimensions and I_i = 0.9^i; represented per sparsity: \(largeCounts.map(String.init).joined(separator: ", ")).",
+            file: "relu-output-n80-gram.svg"))
         return ExperimentAnalysis(figures: figures, checks: checks)
     }
 }
