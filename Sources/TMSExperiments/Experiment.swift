@@ -116,7 +116,7 @@ extension Experiment {
 /// Every experiment, in the order `tms list` and `tms run all` use.
 public let experimentCatalog: [any Experiment] = [
     IntroExperiment(), SparsitySweepExperiment(), FeaturesAcrossSparsityExperiment(),
-    PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(),
+    PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(), SAEExperiment(),
     LearningDynamicsExperiment(), DoubleDescentExperiment(), AdversarialExperiment(),
 ]
 
