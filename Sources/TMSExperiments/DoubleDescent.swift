@@ -19,7 +19,7 @@ public struct DoubleDescentExperiment: Experiment {
     public init() {}
     public let name = "double-descent"
     public let reproduces = "Henighan et al. 2023 (after Elhage et al. 2022 §\"Superposition and Memorization\"): test loss, weight norm and data vs feature geometry across training-set size T"
-    public let measuredRuntime = "90 s"
+    public let measuredRuntime = "3 min"
     public let outputs = "test/train loss and ‖W‖_F against T, data-point and feature diagrams per T; double-descent.safetensors"
 
     struct Setting { var n: Int; var density: Float; var sizes: [Int]; var steps: Int; var warmup: Int; var testSize: Int; var learningRate: Double }
