@@ -16,7 +16,7 @@ public struct SparsitySweepExperiment: Experiment {
     public init() {}
     public let name = "sparsity-sweep"
     public let reproduces = "§2 Figure 3: 20 features in 5 dimensions, linear vs ReLU output across sparsity (WᵀW and norm bars)"
-    public let measuredRuntime = "18 s"
+    public let measuredRuntime = "50 s"
     public let outputs = "WᵀW heatmaps and norm bars per sparsity for both models, loss curves"
 
     static let densities: [Float] = [1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
