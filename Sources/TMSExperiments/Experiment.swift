@@ -123,6 +123,7 @@ extension Experiment {
 public let experimentCatalog: [any Experiment] = [
     IntroExperiment(), SparsitySweepExperiment(), FeaturesAcrossSparsityExperiment(),
     PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(), SAEExperiment(),
+    LearningDynamicsExperiment(), DoubleDescentExperiment(), AdversarialExperiment(),
 ]
 
 /// The experiment called `name`, or a one-line error listing the allowed names.

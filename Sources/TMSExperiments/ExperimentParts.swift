@@ -42,7 +42,7 @@ extension IntroExperiment {
 
 extension SparsitySweepExperiment {
     public func partConfigs(_ options: ExperimentOptions) -> [(name: String, config: TrainingConfig)] {
-        [ModelKind.linear, .reluOutput].map { ($0.rawValue, config($0, options)) }
+        [ModelKind.linear, .reluOutput].map { ($0.rawValue, config($0, options)) } + [(Self.largeName, largeConfig(options))]
     }
 }
 

@@ -7,11 +7,12 @@ import Testing
 @Suite("Experiment catalog")
 struct CatalogTests {
     @Test func catalogHasTheIssuesNamesInOrder() {
-        #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform", "sae"])
+        #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform", "sae",
+                                                      "learning-dynamics", "double-descent", "adversarial"])
     }
 
     @Test func unknownNameIsAOneLineErrorListingTheNames() {
-        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, sae, all")) {
+        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, sae, learning-dynamics, double-descent, adversarial, all")) {
             try experiment(named: "pentagon")
         }
     }

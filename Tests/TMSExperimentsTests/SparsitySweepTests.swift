@@ -11,5 +11,8 @@ import Testing
         #expect(linear.passed, "\(linear.measured)")
         let grows = try #require(check(checks, containing: "grows with sparsity"))
         #expect(grows.passed, "\(grows.measured)")
+        let large = try #require(check(checks, containing: "Rescaled copy (n = 80"))
+        #expect(large.passed, "\(large.measured)")
     }
 }
+
