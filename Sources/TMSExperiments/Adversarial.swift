@@ -73,8 +73,8 @@ public struct AdversarialExperiment: Experiment {
     static func rowNorm(_ p: ReLUOutputProbe, _ i: Int) -> Double { p.gram[i].reduce(0) { $0 + $1 * $1 }.squareRoot() }
     static func maxRowNorm(_ p: ReLUOutputProbe) -> Double { (0..<p.featureCount).map { rowNorm(p, $0) }.max() ?? 0 }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("model")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("model")
         let rows = Self.rows(run, samples: options.quick ? 8_000 : 40_000, seed: options.seed)
         let v = rows.map(\.analytic), inv = rows.map(\.inverseDStar)
         var checks: [Check] = []

@@ -111,7 +111,7 @@ public struct DoubleDescentExperiment: Experiment {
         return out
     }
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
         let s = setting(options)
         guard let rows = rows(data, options: options) else {
             return ExperimentAnalysis(figures: [ReportFigure(heading: "Double descent", html: "<p>double-descent.safetensors is missing or damaged</p>")],

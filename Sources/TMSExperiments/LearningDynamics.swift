@@ -95,8 +95,8 @@ public struct LearningDynamicsExperiment: Experiment {
     /// The reference fractions D_i takes in uniform superposition (Elhage et al. 2022, §7).
     static let fractions: [Double] = [0, 2.0 / 5, 1.0 / 2, 2.0 / 3, 3.0 / 4, 1]
 
-    public func analyse(_ data: ExperimentData, options: ExperimentOptions) -> ExperimentAnalysis {
-        let run = data.part("digons"), pent = data.part("pentagon")
+    public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
+        let run = try data.part("digons"), pent = try data.part("pentagon")
         let digonSnaps = (try? Snapshots.decode(data.extras["digons-snapshots.safetensors"] ?? Data())) ?? []
         let pentSnaps = (try? Snapshots.decode(data.extras["pentagon-snapshots.safetensors"] ?? Data())) ?? []
         let corrSnaps = (try? Snapshots.decode(data.extras["correlated-snapshots.safetensors"] ?? Data())) ?? []
@@ -252,7 +252,7 @@ extension LearningDynamicsExperiment {
 
     /// Each snapshot file must decode to weights of the expected shape (the part's, or 6→3 for `correlated`).
     public func checkExtras(_ data: ExperimentData) throws {
-        let shapes = ["digons-snapshots.safetensors": data.part("digons").config, "pentagon-snapshots.safetensors": data.part("pentagon").config]
+        let shapes = ["digons-snapshots.safetensors": try data.part("digons").config, "pentagon-snapshots.safetensors": try data.part("pentagon").config]
         for (file, bytes) in data.extras {
             let snaps = try Snapshots.decode(bytes)
             guard let first = snaps.first else { throw WeightsFileError("\(file) holds no snapshots") }

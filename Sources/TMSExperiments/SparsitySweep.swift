@@ -141,7 +141,7 @@ public struct SparsitySweepExperiment: Experiment {
         figures.append(ReportFigure(heading: "Loss curves (ReLU output)", html: Plots.lossCurves(relu), file: "loss-curves.svg"))
 
         // The rescaled copy, 80 → 20.
-        let large = data.part(Self.largeName)
+        let large = try data.part(Self.largeName)
         let largeCounts = (0..<large.config.instanceCount).map { representedFeatureCount(of: large.weights.weightMatrix(instance: $0)) }
         let largeM = large.config.hiddenCount
         checks.append(Check(claim: "Rescaled copy (n = 80, m = 20, I_i = 0.9^i): the top m features alone when dense, more represented as sparsity grows",

@@ -11,9 +11,9 @@ import TMSAnalysis
     @Test func quickRunMeasuresVulnerabilityAndItsCause() throws {
         let e = AdversarialExperiment(), options = ExperimentOptions(quick: true, seed: 0, threads: 2)
         let data = try e.train(options) { _, _ in }
-        let analysis = e.analyse(data, options: options)
+        let analysis = try e.analyse(data, options: options)
         #expect(analysis.checks.count == 3)
-        let rows = AdversarialExperiment.rows(data.part("model"), samples: 8_000, seed: 0)
+        let rows = AdversarialExperiment.rows(try data.part("model"), samples: 8_000, seed: 0)
         // The dense model is its own reference.
         #expect(Swift.abs(rows[0].analytic - 1) < 1e-9 && Swift.abs(rows[0].gradient - 1) < 1e-9)
         // Superposition forms: 1/D* rises from 1 to > 4, and the no-ReLU bound rises > 3× with it.
