@@ -87,3 +87,18 @@ public func asymmetricMotifs(W1: Matrix, W2: Matrix, ratio: Double = 2, minGain:
     }
     return found
 }
+
+/// The neurons that carry feature i of W (m×n) in a privileged basis: the fewest neurons whose W_{k,i}²
+/// sum to at least `share` of ‖W_i‖², largest first (Elhage et al. 2022, §"Privileged Basis": when sparse,
+/// each of 10 features in 5 neurons is carried by its own pair). Empty for a zero column.
+public func carryingNeurons(of W: Matrix, feature i: Int, share: Double = 0.9) -> [Int] {
+    let squares = (0..<W.rowCount).map { Double(W[$0, i]) * Double(W[$0, i]) }
+    let total = squares.reduce(0, +)
+    guard total > 0 else { return [] }
+    var carried = 0.0, neurons: [Int] = []
+    for k in squares.indices.sorted(by: { squares[$0] > squares[$1] || squares[$0] == squares[$1] && $0 < $1 }) {
+        neurons.append(k); carried += squares[k]
+        if carried >= share * total { break }
+    }
+    return neurons
+}

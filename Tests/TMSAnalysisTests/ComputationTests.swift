@@ -46,3 +46,12 @@ import TMSCore
     let symmetricOut = Matrix(rows: [[1, 0, 0], [1, -4, 0], [0, 0, 1]])
     #expect(asymmetricMotifs(W1: symmetric, W2: symmetricOut).isEmpty)
 }
+
+@Test func carryingNeuronsFindsThePair() {
+    // Feature 0 on neurons 1 and 3 (0.7² + 0.7² of 0.99 + 0.01); feature 1 on neuron 0 alone; feature 2 zero.
+    let W = Matrix(rows: [[0.1, 1, 0], [0.7, 0, 0], [0, 0, 0], [-0.7, 0.2, 0]])
+    #expect(carryingNeurons(of: W, feature: 0) == [1, 3])
+    #expect(carryingNeurons(of: W, feature: 1) == [0])  // 1 / 1.04 = 0.96 ≥ 0.9
+    #expect(carryingNeurons(of: W, feature: 1, share: 0.99) == [0, 3])
+    #expect(carryingNeurons(of: W, feature: 2).isEmpty)
+}
