@@ -23,7 +23,7 @@ public struct PrivilegedBasisExperiment: Experiment {
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {
         .standard(model: .reluHidden, featureCount: 10, hiddenCount: 5, featureProbabilities: Self.densities,
-                  importanceDecay: 0.75, steps: options.steps(full: 10_000, quick: 4_000),
+                  importanceDecay: 0.75, steps: options.steps(full: 10_000, quick: 10_000),
                   bestOf: options.quick ? 4 : 8, seed: options.seed)
     }
 
