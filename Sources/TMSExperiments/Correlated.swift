@@ -24,7 +24,7 @@ public struct CorrelatedExperiment: Experiment {
     static let collapseDensities: [Float] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5]
 
     func config(_ part: String, _ options: ExperimentOptions) -> TrainingConfig {
-        let steps = options.steps(full: 10_000, quick: 4_000), bestOf = options.quick ? 3 : 6
+        let steps = options.steps(full: 10_000, quick: 10_000), bestOf = options.quick ? 4 : 6
         switch part {
         case "corr-4-2":
             return .standard(featureCount: 4, hiddenCount: 2, featureProbabilities: [0.05], distribution: .correlatedPairs,
