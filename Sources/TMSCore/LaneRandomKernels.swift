@@ -4,8 +4,8 @@
 ///
 /// A lane stream is short-lived and derived, never seeded directly: `init(seededBy:)` takes 16 values from a
 /// `RandomStream` (one batch's worth of state), so everything stays a function of that stream's key and
-/// position. xoshiro128+'s low bits are weak; only the top 24 bits are used (`nextUnitFloats`,
-/// `nextTopBits`), which is what its authors recommend it for.
+/// position. xoshiro128+'s low bits are weak; only the top 24 bits are used (`nextTopBits`),
+/// which is what its authors recommend it for.
 public struct LaneRandomStream {
     @usableFromInline var s0, s1, s2, s3: SIMD8<UInt32>
 
@@ -37,12 +37,6 @@ public struct LaneRandomStream {
     @inlinable @inline(__always)
     public mutating func nextTopBits() -> SIMD8<Int32> {
         SIMD8<Int32>(truncatingIfNeeded: next() &>> 8)
-    }
-
-    /// Uniform on [0, 1) in every lane (multiples of 2^−24), like `RandomStream.nextUnitFloat`.
-    @inlinable @inline(__always)
-    public mutating func nextUnitFloats() -> SIMD8<Float> {
-        SIMD8<Float>(nextTopBits()) * 0x1p-24
     }
 
     /// The 24-bit threshold t with P(`nextTopBits()` < t) = p (to within 2^−24): p = 1 gives 2^24.

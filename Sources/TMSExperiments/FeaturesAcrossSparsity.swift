@@ -56,7 +56,7 @@ public struct FeaturesAcrossSparsityExperiment: Experiment {
         let shown = Array(stride(from: 0, to: K, by: max(1, K / 5))) + (K % 5 == 1 ? [] : [K - 1])
         let figures = [
             ReportFigure(heading: "WᵀW and feature norms at selected sparsities",
-                         html: Plots.gramGrid(run, instances: Array(Set(shown)).sorted(), title: "100 features, 20 dimensions"),
+                         html: Plots.gramColumns(run, instances: Array(Set(shown)).sorted(), title: "\(run.config.featureCount) features, \(m) dimensions"),
                          caption: "Norm bars coloured by superposition; the line marks m = \(m).", file: "gram.svg"),
             ReportFigure(heading: "Represented features against sparsity",
                          html: Plots.lineChart(title: "Features with ‖W_i‖ > 0.5", xLabel: "1/(1 − S)", yLabel: "count",

@@ -6,7 +6,8 @@ import TMSAnalysis
 /// The geometry of superposition (Elhage et al. 2022, §7 "The Geometry of Superposition", Figures on D* and
 /// feature dimensionality): uniform superposition, n = 400 features in m = 30 dimensions (quick: 200 → 20),
 /// uniform importance, 20 sparsities p = 30^(−t), t ∈ linspace(0, 1, 20) (1/(1 − S) from 1 to 30, where D*
-/// passes from 1 through 1/2 and 2/5 towards m/n; quick: 10 sparsities).
+/// passes from 1 through 1/2 and 2/5 towards m/n; quick runs use a finer grid of 30 sparsities, since the
+/// smaller model's plateau at 1/2 is narrower and must still hold three points).
 ///
 /// Expected (SPEC §7): D* = m/‖W‖_F² against 1/(1 − S) sticks at 1 and at 1/2 over a wide range; per-feature
 /// dimensionalities cluster at 3/4, 2/3, 1/2, 2/5, 3/8; the feature geometry graphs are tegum products of small
@@ -14,14 +15,14 @@ import TMSAnalysis
 public struct GeometryExperiment: Experiment {
     public init() {}
     public let name = "geometry"
-    public let reproduces = "§7 Figures (D* and feature dimensionality): 400 features in 30 dimensions across 20 sparsities"
+    public let reproduces = "§7 Figures (D* and feature dimensionality): uniform superposition, 400 → 30 across 20 sparsities (--quick: 200 → 20 across 30)"
     public let measuredRuntime = "3 min"
     public let outputs = "D* with per-feature dimensionality scatter, geometry graphs of a few instances"
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {
         let (n, m) = options.quick ? (200, 20) : (400, 30)
         return TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: m,
-                                        featureProbabilities: TrainingConfig.geometricProbabilities(count: options.quick ? 10 : 20, base: 30),
+                                        featureProbabilities: TrainingConfig.geometricProbabilities(count: options.quick ? 30 : 20, base: 30),
                                         importanceDecay: 1, steps: options.steps(full: 6_000, quick: 2_000),
                                         learningRate: 1e-3, seed: options.seed)
     }

@@ -20,8 +20,8 @@ public struct IntroExperiment: Experiment {
     func config(_ options: ExperimentOptions) -> TrainingConfig {
         TrainingConfig.standard(model: .reluOutput, featureCount: 5, hiddenCount: 2,
                                 featureProbabilities: TrainingConfig.geometricProbabilities(count: 10),
-                                importanceDecay: 0.9, steps: options.steps(full: 10_000, quick: 3_000),
-                                bestOf: options.quick ? 3 : 4, seed: options.seed)
+                                importanceDecay: 0.9, steps: options.steps(full: 10_000, quick: 6_000),
+                                bestOf: 4, seed: options.seed)
     }
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {

@@ -22,7 +22,7 @@ public struct NonUniformExperiment: Experiment {
     static let baseProbability: Float = 0.05
 
     func ratios(_ options: ExperimentOptions) -> [Double] {
-        let count = options.quick ? 9 : 17
+        let count = 17
         return (0..<count).map { pow(5, -1 + 2 * Double($0) / Double(count - 1)) }
     }
 
@@ -50,7 +50,7 @@ public struct NonUniformExperiment: Experiment {
             // Rows (x, y); features 1,3 on ±x and 2,4 on ±y; feature 0 dropped.
             digons += [0, 1, 0, -1, 0, /* y: */ 0, 0, 1, 0, -1]
         }
-        let branchSteps = options.steps(full: 6_000, quick: 2_000)
+        let branchSteps = options.steps(full: 6_000, quick: 6_000)
         let bias = [Float](repeating: 0, count: 5 * K)
         var parts: [(name: String, run: TrainedRun)] = [("free", TrainedRun(result: free, experiment: name))]
         for (label, start) in [("pentagon", pentagon), ("digons", digons)] {
@@ -116,6 +116,11 @@ public struct NonUniformExperiment: Experiment {
             passed: crossing.map { $0 >= 0.25 && $0 <= 1 / 1.6 } == true && diff[unit] < 0))
 
         let titles = rho.map { "ρ = \(fmt($0, 2))" }
+        // The digon-started run can turn back into a pentagon: label the curve by what it ended as.
+        let digonEnds = (0..<K).map { kind(dig.weights.weightMatrix(instance: $0)) == "digons" }
+        let stillDigons = zip(ld, digonEnds).map { $1 ? $0 : .nan }, turned = zip(ld, digonEnds).map { $1 ? .nan : $0 }
+        let branchSeries = [("pentagon branch", lp), ("digon branch (still two digons)", stillDigons)]
+            + (turned.contains { !$0.isNaN } ? [("started as digons, ended otherwise", turned)] : [])
         let figures = [
             ReportFigure(heading: "Trained from scratch across ρ (feature 0's density / the others')",
                          html: Plots.featureDiagrams(free, instances: Array(0..<K), titles: titles),
@@ -125,8 +130,8 @@ public struct NonUniformExperiment: Experiment {
                          caption: "Warm-started from a regular pentagon at every ρ.", file: "pentagon-branch.svg"),
             ReportFigure(heading: "Loss of the two solution branches",
                          html: Plots.lineChart(title: "Loss against ρ", xLabel: "ρ = density of feature 0 / density of the others",
-                                               yLabel: "loss", x: rho, series: [("pentagon branch", lp), ("digon branch", ld)],
-                                               logX: true, logY: true, dashed: ["digon branch"]),
+                                               yLabel: "loss", x: rho, series: branchSeries,
+                                               logX: true, logY: true, dashed: ["digon branch (still two digons)"]),
                          caption: "Evaluation loss of each branch after training from its warm start.", file: "branch-losses.svg"),
         ]
         return ExperimentAnalysis(figures: figures, checks: checks,

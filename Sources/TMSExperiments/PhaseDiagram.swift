@@ -86,14 +86,31 @@ public struct PhaseDiagramExperiment: Experiment {
                                 measured: "\(fmt(100 * fraction, 1)) % (\(fmt(100 * fractionAway, 1)) % away from p > 0.2, 0.5 < r < 2)",
                                 passed: fraction >= threshold))
             summary.append(("agreement \(title)", "\(fmt(100 * fraction, 1)) %"))
-            let boundaries: [[(x: Double, y: Double)]] = n == 2 ? Self.boundaryCurves(p: g.p) : []
+            let boundaries: [[(x: Double, y: Double)]] = n == 2 ? Self.boundaryCurves(p: g.p)
+                : Self.tracedBoundaries { p, r in PhaseTheory.threeFeaturePhase(p: p, r: r).rawValue }
             figures.append(ReportFigure(
                 heading: "Phase diagram, \(title): learned vs theory",
                 html: Plots.phaseDiagrams(title: title, r: g.r, p: g.p, learned: learned, theory: theory, boundaries: boundaries),
-                caption: "x: relative importance r of the extra feature; y: feature density 1 − S; both log. Lowest loss of \(run.config.bestOf) models per cell. Theory: the lowest closed-form loss among the candidate solutions.",
+                caption: "x: relative importance r of the extra feature; y: feature density 1 − S; both log. Lowest loss of \(run.config.bestOf) models per cell; × marks a learned cell that differs from theory. Theory: the lowest closed-form loss among the candidate solutions; black lines: where the theoretical phase changes\(n == 2 ? " (closed form)" : " (traced on a 200 × 200 grid)").",
                 file: "phase-\(label).svg"))
         }
         return ExperimentAnalysis(figures: figures, checks: checks, summary: summary)
+    }
+
+    /// Where `phase(p, r)` changes, traced on a 200 × 200 log grid over r, p ∈ [0.1, 10] × [0.01, 1]: one polyline
+    /// per pair of neighbouring phases, through the geometric midpoints between cells of different phase along r
+    /// (for boundaries of the closed-form theory that have no simple formula, e.g. n = 3, m = 2).
+    static func tracedBoundaries(_ phase: (Double, Double) -> Int) -> [[(x: Double, y: Double)]] {
+        let ps = (0...200).map { pow(10, -2 + 2 * Double($0) / 200) }
+        let rs = (0...200).map { pow(10, -1 + 2 * Double($0) / 200) }
+        var curves: [String: [(x: Double, y: Double)]] = [:]
+        for p in ps {
+            let row = rs.map { phase(p, $0) }
+            for k in 1..<rs.count where row[k] != row[k - 1] {
+                curves["\(min(row[k], row[k - 1]))-\(max(row[k], row[k - 1]))", default: []].append((x: (rs[k] * rs[k - 1]).squareRoot(), y: p))
+            }
+        }
+        return curves.keys.sorted().map { curves[$0]! }
     }
 
     /// The n = 2 boundaries r = 2p/(4 − 5p) and r = 2/p − 5/2, clipped to the plotted range, as (r, p) polylines.

@@ -106,8 +106,8 @@ public struct SparsitySweepExperiment: Experiment {
         for (label, run) in [("Linear", linear), ("ReLU output", relu)] {
             figures.append(ReportFigure(
                 heading: "\(label): WᵀW and feature norms",
-                html: Plots.gramGrid(run, instances: Array(0..<run.config.instanceCount), title: label),
-                caption: "Left of each panel: WᵀW (red negative, blue positive). Right: ‖W_i‖, coloured by superposition √Σ_{j≠i}(Ŵ_i·W_j)²; the line marks m = \(m).",
+                html: Plots.gramColumns(run, instances: Array(0..<run.config.instanceCount), title: "\(label), n = \(run.config.featureCount), m = \(m)"),
+                caption: "One column per sparsity. Top: WᵀW (red negative, blue positive). Below: ‖W_i‖, coloured by superposition √Σ_{j≠i}(Ŵ_i·W_j)², grey when ‖W_i‖ < 0.5; the dashed line marks m = \(m).",
                 file: "\(label == "Linear" ? "linear" : "relu-output")-gram.svg"))
         }
         figures.append(ReportFigure(heading: "Loss curves (ReLU output)", html: Plots.lossCurves(relu), file: "loss-curves.svg"))

@@ -43,7 +43,7 @@ public struct SparseBatch: Sendable {
 ///
 /// Present features get a magnitude U[0, 1) (or U[−1, 1) for signed inputs). How a batch is drawn from the
 /// stream `rng` (so what a seed produces):
-/// - independent features, one probability p < `skipBelow` for all: present positions are found by geometric
+/// - independent features, one probability p < `BatchPlan.skipBelow` for all: present positions are found by geometric
 ///   skips over the flattened batch `[row][feature]` (cost ∝ non-zeros), one `log` per non-zero;
 /// - other independent features ("lane draws"): 16 draws of `rng` seed a `LaneRandomStream`; rows are taken
 ///   in groups of 8 (lane ℓ is row 8g + ℓ) and, for each group and feature i in order, one 24-bit draw u
@@ -64,9 +64,8 @@ public struct FeatureSampler: Sendable {
     let thresholds: [Int32]
     let inverseThresholds: [Float]
 
-    /// Below this common probability, batches are skip-sampled; at or above it (or with per-feature
-    /// probabilities) they are lane-drawn.
-    public static let skipBelow: Float = 0.05
+    /// How batches are drawn (`BatchPlan.drawing`): decided once, here.
+    let drawing: BatchPlan.Drawing
 
     public init(featureCount: Int, probability: [Float], distribution: FeatureDistribution, signed: Bool) {
         precondition(probability.count == featureCount)
@@ -78,12 +77,11 @@ public struct FeatureSampler: Sendable {
         uniformProbability = probability.allSatisfy { $0 == first } ? first : nil
         thresholds = probability.map { LaneRandomStream.threshold(probability: $0) }
         inverseThresholds = thresholds.map { $0 > 0 ? Float(1 / Double($0)) : 0 }
+        drawing = BatchPlan.drawing(distribution: distribution, probability: probability)
     }
 
     /// Whether batches are lane-drawn (dense) rather than skip-sampled or drawn per pair.
-    public var drawsLanes: Bool {
-        distribution == .independent && (uniformProbability.map { $0 >= Self.skipBelow } ?? true)
-    }
+    public var drawsLanes: Bool { drawing == .lanes }
 
     /// Draws one group of 8 rows: calls `body(i, values, present)` for every feature i in order, with the
     /// lanes' values (0 where absent) and presence; one draw per lane and feature.
@@ -99,7 +97,7 @@ public struct FeatureSampler: Sendable {
     }
 
     /// Whether `sampleDense` can fill a dense buffer (independent features, either way of drawing).
-    public var samplesDensely: Bool { distribution == .independent }
+    public var samplesDensely: Bool { drawing != .pairs }
 
     /// Draws `batchSize` rows into the feature-major buffer `inputs` [featureCount][stride] (row b of
     /// feature i at `inputs[i * stride + b]`), the same values `sample(batchSize:into:rng:)` gives for the

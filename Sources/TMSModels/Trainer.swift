@@ -27,14 +27,30 @@ public struct WeightSnapshot: Sendable {
     }
 }
 
-/// Why training stopped early; `description` is one line.
+/// Why training failed; `description` is one line naming the instance, the best-of run and the step.
+///
+/// `run` is 1-based, out of `runs` (`bestOf`); the run's own seeds are split from the config's seed, so the
+/// config's `seed`, `instance` and `run` identify it.
 public enum TrainingError: Swift.Error, CustomStringConvertible, Equatable {
-    case nonFiniteLoss(instance: Int, seedIndex: Int, step: Int)
+    /// The batch loss became NaN or infinite at (0-based) step `step`; training stopped there.
+    case nonFiniteLoss(instance: Int, run: Int, runs: Int, step: Int)
+    /// A weight or bias was NaN or infinite after the last of `steps` steps.
+    case nonFiniteWeights(instance: Int, run: Int, runs: Int, steps: Int)
+    /// After the last of `steps` steps, the evaluation loss `finalLoss` is more than
+    /// `Trainer.divergenceFactor` times `reference`: the larger of the first step's batch loss and the loss of
+    /// the all-zero model (see `Trainer.divergenceReference`). Also when `finalLoss` is NaN or infinite.
+    case lossExploded(instance: Int, run: Int, runs: Int, steps: Int, finalLoss: Double, reference: Double)
 
     public var description: String {
+        func who(_ k: Int, _ r: Int, _ n: Int) -> String { n > 1 ? "instance \(k) (best-of run \(r) of \(n))" : "instance \(k)" }
         switch self {
-        case .nonFiniteLoss(let k, let r, let t):
-            return "training diverged: the loss of instance \(k) (seed \(r)) became NaN or infinite at step \(t); try a smaller --lr"
+        case .nonFiniteLoss(let k, let r, let n, let t):
+            return "training diverged: the loss of \(who(k, r, n)) became NaN or infinite at step \(t); try a smaller --lr"
+        case .nonFiniteWeights(let k, let r, let n, let t):
+            return "training diverged: the weights of \(who(k, r, n)) became NaN or infinite by step \(t); try a smaller --lr"
+        case .lossExploded(let k, let r, let n, let t, let final, let reference):
+            return "training diverged: the final loss of \(who(k, r, n)) after \(t) steps is \(final), more than "
+                + "\(Int(Trainer.divergenceFactor))× max(first-step loss, all-zero model's loss) = \(reference); try a smaller --lr"
         }
     }
 }
@@ -79,7 +95,8 @@ public struct Trainer: Sendable {
     public var loggedSteps: [Int] {
         let T = config.steps, P = min(config.lossLogPoints, T)
         if P == 1 { return [T - 1] }
-        return (0..<P).map { Int((Double($0) * Double(T - 1) / Double(P - 1)).rounded()) }
+        // The last point is T − 1 itself: Double(T − 1) rounds up to 2^63 for T near Int.max.
+        return (0..<P).map { (j: Int) -> Int in j == P - 1 ? T - 1 : Int((Double(j) * Double(T - 1) / Double(P - 1)).rounded()) }
     }
 
     /// Trains every instance and seed. With `snapshotEvery: N`, the kept models' weights are also recorded at
@@ -95,9 +112,52 @@ public struct Trainer: Sendable {
                 throw ConfigError("initial weights (\(start.model.rawValue), \(start.instanceCount)×\(start.hiddenCount)×\(start.featureCount)) do not match the config (\(c.model.rawValue), \(c.instanceCount)×\(c.hiddenCount)×\(c.featureCount))")
             }
         }
-        let K = c.instanceCount, N = c.bestOf, slots = K * N
+        let states = makeStates()
+        let N = c.bestOf, slots = states.count
+        let logSteps = loggedSteps
+        var curves = [[Float]](repeating: [Float](repeating: .nan, count: logSteps.count), count: slots)
+        var lastLoss = [Double](repeating: 0, count: slots)
+        var firstLoss = [Double](repeating: 0, count: slots)
+        var failedStep = [Int?](repeating: nil, count: slots)
+        var snapshots: [(step: Int, params: [(W: [Float], W2: [Float]?, bias: [Float])])] = []
+        let chunk = max(1, min(c.steps / 100, snapshotEvery ?? Int.max))
+
+        let stepper = Stepper(states: states, config: c, threads: threads, logSteps: logSteps)
+        if snapshotEvery != nil { snapshots.append((0, states.map { $0.parameters() })) }
+        var step = 0
+        while step < c.steps {
+            // Chunks end at every multiple of the snapshot interval so no snapshot is skipped (written so that
+            // nothing overflows for any `steps` up to Int.max).
+            let end = step + min(chunk, c.steps - step, snapshotEvery.map { $0 - step % $0 } ?? Int.max)
+            curves.withUnsafeMutableBufferPointer { curvesBuf in
+            lastLoss.withUnsafeMutableBufferPointer { lossBuf in
+            firstLoss.withUnsafeMutableBufferPointer { firstBuf in
+            failedStep.withUnsafeMutableBufferPointer { failBuf in
+                stepper.run(from: step, to: end, records: StepRecords(curves: curvesBuf, lastLoss: lossBuf,
+                                                                      firstLoss: firstBuf, failedStep: failBuf))
+            }}}}
+            if let s = failedStep.firstIndex(where: { $0 != nil }) {
+                throw TrainingError.nonFiniteLoss(instance: s / N, run: s % N + 1, runs: N, step: failedStep[s]!)
+            }
+            step = end
+            if let every = snapshotEvery, step % every == 0 || step == c.steps {
+                snapshots.append((step, states.map { $0.parameters() }))
+            }
+            progress?(TrainingProgress(step: step, totalSteps: c.steps, meanLoss: lastLoss.reduce(0, +) / Double(slots)))
+        }
+
+        let evaluationLoss = evaluate(states)
+        try checkDivergence(states: states, firstLoss: firstLoss, evaluationLoss: evaluationLoss)
+        return result(evaluationLoss: evaluationLoss, parameters: states.map { $0.parameters() }, curves: curves,
+                      logSteps: logSteps, snapshots: snapshots)
+    }
+
+    /// The training state of every slot s = k·bestOf + r (instance k, best-of run r): weights from
+    /// `split(k, r, 0)` (or instance k of `initialWeights`), batches from `split(k, r, 1)`.
+    private func makeStates() -> [InstanceState] {
+        let c = config, N = c.bestOf
         let root = RandomStream(seed: c.seed)
-        let states: [InstanceState] = (0..<slots).map { s in
+        return (0..<(c.instanceCount * N)).map { s in
             let k = s / N, r = s % N
             var initStream = root.split(UInt64(k), UInt64(r), 0)
             var (w, w2) = ToyModelWeights.initialParameters(model: c.model, featureCount: c.featureCount,
@@ -110,59 +170,33 @@ public struct Trainer: Sendable {
                 w2 = start.outputMatrix(instance: k)?.values
                 b = start.bias(instance: k)
             }
-            return InstanceState(model: c.model, featureCount: c.featureCount, hiddenCount: c.hiddenCount,
-                                 importance: c.importance[k],
-                                 sampler: FeatureSampler(featureCount: c.featureCount, probability: c.featureProbability[k],
-                                                         distribution: c.distribution, signed: c.model.usesSignedInputs),
-                                 dataStream: root.split(UInt64(k), UInt64(r), 1), W: w, W2: w2,
-                                 bias: b, batchSize: c.batchSize)
+            return c.instanceState(instance: k, W: w, W2: w2, bias: b, dataStream: root.split(UInt64(k), UInt64(r), 1))
         }
-        let logSteps = loggedSteps
-        var curves = [[Float]](repeating: [Float](repeating: .nan, count: logSteps.count), count: slots)
-        var lastLoss = [Double](repeating: 0, count: slots)
-        var failedStep = [Int](repeating: -1, count: slots)
-        var snapshots: [(step: Int, params: [(W: [Float], W2: [Float]?, bias: [Float])])] = []
-        let chunk = max(1, min(c.steps / 100, snapshotEvery ?? Int.max))
-        let rates = (0..<c.steps).map { c.schedule.rate(base: c.learningRate, step: $0, total: c.steps, warmup: c.warmupSteps) }
+    }
 
-        let stepper = Stepper(states: states, config: c, threads: threads, rates: rates, logSteps: logSteps)
-        if snapshotEvery != nil { snapshots.append((0, states.map { $0.parameters() })) }
-        var step = 0
-        while step < c.steps {
-            // Chunks end at every multiple of the snapshot interval so no snapshot is skipped.
-            let end = min(c.steps, step + chunk, snapshotEvery.map { (step / $0 + 1) * $0 } ?? Int.max)
-            curves.withUnsafeMutableBufferPointer { curvesBuf in
-            lastLoss.withUnsafeMutableBufferPointer { lossBuf in
-            failedStep.withUnsafeMutableBufferPointer { failBuf in
-                stepper.run(from: step, to: end, curves: curvesBuf, lastLoss: lossBuf, failedStep: failBuf)
-            }}}
-            if let s = failedStep.firstIndex(where: { $0 >= 0 }) {
-                throw TrainingError.nonFiniteLoss(instance: s / N, seedIndex: s % N, step: failedStep[s])
-            }
-            step = end
-            if let every = snapshotEvery, step % every == 0 || step == c.steps {
-                snapshots.append((step, states.map { $0.parameters() }))
-            }
-            progress?(TrainingProgress(step: step, totalSteps: c.steps, meanLoss: lastLoss.reduce(0, +) / Double(slots)))
-        }
-
-        // Evaluate every seed on the same fresh batches per instance; keep the lowest.
-        var evalLoss = [Double](repeating: 0, count: slots)
-        evalLoss.withUnsafeMutableBufferPointer { buf in
+    /// The evaluation loss of every slot, on the same fresh batches (`split(k, 2^40)`) for every run of an
+    /// instance.
+    private func evaluate(_ states: [InstanceState]) -> [Double] {
+        let c = config, N = c.bestOf
+        let root = RandomStream(seed: c.seed)
+        var loss = [Double](repeating: 0, count: states.count)
+        loss.withUnsafeMutableBufferPointer { buf in
             let out = UncheckedSendableBox(buf)
-            parallelFor(slots, threads: threads) { s in
-                let state = states[s]
+            parallelFor(states.count, threads: threads) { s in
                 var stream = root.split(UInt64(s / N), 1 << 40)
-                let batches = c.evaluationBatchCount(instance: s / N)
-                var total = 0.0
-                for _ in 0..<batches {
-                    state.sampler.sample(batchSize: c.batchSize, into: &state.batch, rng: &stream)
-                    total += state.pass(computeGradients: false)
-                }
-                out.value[s] = total / Double(batches)
+                out.value[s] = c.evaluationLoss(of: states[s], batches: c.evaluationBatchCount(instance: s / N), stream: &stream)
             }
         }
-        let seedLosses = (0..<K).map { k in (0..<N).map { Float(evalLoss[k * N + $0]) } }
+        return loss
+    }
+
+    /// Keeps, for every instance, the run with the lowest evaluation loss, and gathers its weights, curve and
+    /// snapshots.
+    private func result(evaluationLoss: [Double], parameters: [(W: [Float], W2: [Float]?, bias: [Float])],
+                        curves: [[Float]], logSteps: [Int],
+                        snapshots: [(step: Int, params: [(W: [Float], W2: [Float]?, bias: [Float])])]) -> TrainingResult {
+        let c = config, K = c.instanceCount, N = c.bestOf
+        let seedLosses = (0..<K).map { k in (0..<N).map { Float(evaluationLoss[k * N + $0]) } }
         let kept = seedLosses.map { losses in losses.indices.min { losses[$0] < losses[$1] }! }
         func gather(_ params: [(W: [Float], W2: [Float]?, bias: [Float])]) -> ToyModelWeights {
             let chosen = (0..<K).map { params[$0 * N + kept[$0]] }
@@ -170,11 +204,19 @@ public struct Trainer: Sendable {
                                    instanceCount: K, W: chosen.flatMap(\.W),
                                    W2: c.model.isTied ? nil : chosen.flatMap { $0.W2! }, bias: chosen.flatMap(\.bias))
         }
-        return TrainingResult(config: c, weights: gather(states.map { $0.parameters() }),
+        return TrainingResult(config: c, weights: gather(parameters),
                               finalLoss: (0..<K).map { seedLosses[$0][kept[$0]] }, seedLosses: seedLosses, keptSeed: kept,
                               lossCurve: LossCurve(steps: logSteps, values: (0..<K).map { curves[$0 * N + kept[$0]] }),
                               snapshots: snapshots.map { WeightSnapshot(step: $0.step, weights: gather($0.params)) })
     }
+}
+
+/// Per-slot records the stepping loop writes (each slot's entries by the one worker stepping it): the
+/// sampled loss curve, the latest and the first batch loss, and the step whose loss was not finite, if any.
+private struct StepRecords {
+    let curves: UnsafeMutableBufferPointer<[Float]>
+    let lastLoss, firstLoss: UnsafeMutableBufferPointer<Double>
+    let failedStep: UnsafeMutableBufferPointer<Int?>
 }
 
 /// The stepping loop: sample, fused pass, Adam, record; with per-worker scratch allocated once, before
@@ -188,15 +230,14 @@ public struct Trainer: Sendable {
 private struct Stepper {
     let states: [InstanceState]
     let config: TrainingConfig
-    let rates: [Double]
     let logSteps: [Int]
     let workers: Int
     let splitsBatches: Bool
     let chunks: Int
     let workspaces: [PassWorkspace]
 
-    init(states: [InstanceState], config: TrainingConfig, threads: Int, rates: [Double], logSteps: [Int]) {
-        self.states = states; self.config = config; self.rates = rates; self.logSteps = logSteps
+    init(states: [InstanceState], config: TrainingConfig, threads: Int, logSteps: [Int]) {
+        self.states = states; self.config = config; self.logSteps = logSteps
         let slots = states.count
         chunks = states[0].chunkCount(batchSize: config.batchSize)
         splitsBatches = slots < threads && chunks > 1
@@ -208,20 +249,19 @@ private struct Stepper {
     }
 
     /// Steps `step..<end` of every slot that has not failed.
-    func run(from step: Int, to end: Int, curves: UnsafeMutableBufferPointer<[Float]>,
-             lastLoss: UnsafeMutableBufferPointer<Double>, failedStep: UnsafeMutableBufferPointer<Int>) {
-        let shared = UncheckedSendableBox((curves, lastLoss, failedStep))
+    func run(from step: Int, to end: Int, records: StepRecords) {
+        let shared = UncheckedSendableBox(records)
         let slots = states.count
         if !splitsBatches {
             parallelFor(workers, threads: workers) { w in
-                let (_, _, failBuf) = shared.value
+                let records = shared.value
                 // Round-robin, not contiguous ranges: sweeps order instances by density or size, so
                 // neighbours cost alike and contiguous ranges left one worker idle (the 2→1 phase grid).
                 for s in stride(from: w, to: slots, by: workers) {
                     let state = states[s]
-                    for t in step..<end where failBuf[s] < 0 {
+                    for t in step..<end where records.failedStep[s] == nil {
                         state.sampleTrainingBatch(workspace: workspaces[w])
-                        finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), shared.value)
+                        finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), records)
                     }
                 }
             }
@@ -230,29 +270,30 @@ private struct Stepper {
         let tasks = slots * chunks
         for t in step..<end {
             parallelFor(slots, threads: slots) { s in
-                if shared.value.2[s] < 0 { states[s].sampleTrainingBatch() }
+                if shared.value.failedStep[s] == nil { states[s].sampleTrainingBatch() }
             }
             parallelFor(workers, threads: workers) { w in
-                for task in (tasks * w / workers)..<(tasks * (w + 1) / workers) where shared.value.2[task / chunks] < 0 {
+                for task in (tasks * w / workers)..<(tasks * (w + 1) / workers) where shared.value.failedStep[task / chunks] == nil {
                     states[task / chunks].passChunkOfSplitBatch(task % chunks, workspace: workspaces[w])
                 }
             }
             parallelFor(slots, threads: slots) { s in
-                if shared.value.2[s] < 0 { finish(slot: s, step: t, loss: states[s].finishSplitPass(), shared.value) }
+                if shared.value.failedStep[s] == nil { finish(slot: s, step: t, loss: states[s].finishSplitPass(), shared.value) }
             }
         }
     }
 
     /// After a pass of slot `s` at step `t`: stop on a non-finite loss, else update and record the loss.
-    private func finish(slot s: Int, step t: Int, loss: Double,
-                        _ buffers: (UnsafeMutableBufferPointer<[Float]>, UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Int>)) {
-        let (curves, lastLoss, failedStep) = buffers
-        guard loss.isFinite else { failedStep[s] = t; return }
+    private func finish(slot s: Int, step t: Int, loss: Double, _ records: StepRecords) {
+        guard loss.isFinite else { records.failedStep[s] = t; return }
         let c = config
-        states[s].adamUpdate(learningRate: rates[t], beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
+        // The rate is computed per step (a table would grow by 8 bytes a step).
+        let rate = c.schedule.rate(base: c.learningRate, step: t, total: c.steps, warmup: c.warmupSteps)
+        states[s].adamUpdate(learningRate: rate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
                              weightDecay: c.weightDecay, decoupled: c.optimizer == .adamw)
-        lastLoss[s] = loss
-        if let index = logIndex(of: t) { curves[s][index] = Float(loss) }
+        records.lastLoss[s] = loss
+        if t == 0 { records.firstLoss[s] = loss }
+        if let index = logIndex(of: t) { records.curves[s][index] = Float(loss) }
     }
 
     /// The position of step `t` in the (increasing) logged steps, if it is logged.
@@ -266,25 +307,70 @@ private struct Stepper {
     }
 }
 
+extension Trainer {
+    /// A finite final loss counts as divergence above this multiple of `divergenceReference`.
+    public static let divergenceFactor = 10.0
+
+    /// What a final loss is compared with: the larger of the first step's batch loss and the loss of the
+    /// all-zero model, E[Σ_i I_i x_i²]/n = Σ_i I_i p_i / (3n) (E[x²] = 1/3 for x ~ U[0, 1) or U[−1, 1), see
+    /// docs/models.md#loss). The floor keeps a sparse instance whose first batch happened to be nearly empty
+    /// (first loss ≈ 0) from being called diverged; a trained model is never 10× worse than predicting zero,
+    /// a diverged one (lr 1e3 and up) ends 10^20 and more above it.
+    public static func divergenceReference(firstStepLoss: Double, config c: TrainingConfig, instance k: Int) -> Double {
+        let zeroModel = zip(c.importance[k], c.featureProbability[k]).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            / (3 * Double(c.featureCount))
+        return max(firstStepLoss, zeroModel)
+    }
+
+    /// Throws for the first slot (instance × best-of run) whose weights are not all finite, or whose
+    /// evaluation loss exceeds `divergenceFactor` × `divergenceReference` (or is not finite).
+    private func checkDivergence(states: [InstanceState], firstLoss: [Double], evaluationLoss: [Double]) throws {
+        let N = config.bestOf
+        for (s, state) in states.enumerated() {
+            let k = s / N, r = s % N + 1
+            guard state.parametersAreFinite else {
+                throw TrainingError.nonFiniteWeights(instance: k, run: r, runs: N, steps: config.steps)
+            }
+            let reference = Self.divergenceReference(firstStepLoss: firstLoss[s], config: config, instance: k)
+            guard evaluationLoss[s] <= Self.divergenceFactor * reference else {
+                throw TrainingError.lossExploded(instance: k, run: r, runs: N, steps: config.steps,
+                                                 finalLoss: evaluationLoss[s], reference: reference)
+            }
+        }
+    }
+}
+
 extension TrainingConfig {
-    /// The mean loss of `weights` on `batches` fresh batches per instance drawn from `seed` (no training).
+    /// Instance k's training state: its importance and feature sampler, the given PyTorch-layout parameters
+    /// (W or W₁ [m][n], W₂ [n][m] for `abs`, b [n]) and data stream, batches of `batchSize` rows.
+    func instanceState(instance k: Int, W: [Float], W2: [Float]?, bias: [Float], dataStream: RandomStream) -> InstanceState {
+        InstanceState(model: model, featureCount: featureCount, hiddenCount: hiddenCount, importance: importance[k],
+                      sampler: FeatureSampler(featureCount: featureCount, probability: featureProbability[k],
+                                              distribution: distribution, signed: model.usesSignedInputs),
+                      dataStream: dataStream, W: W, W2: W2, bias: bias, batchSize: batchSize)
+    }
+
+    /// The mean loss of `state`'s current parameters over `batches` fresh batches of `batchSize` rows drawn
+    /// from `stream` (no gradients, no update): the trainer's final evaluation and `evaluate`.
+    func evaluationLoss(of state: InstanceState, batches: Int, stream: inout RandomStream) -> Double {
+        var total = 0.0
+        for _ in 0..<batches {
+            state.sampler.sample(batchSize: batchSize, into: &state.batch, rng: &stream)
+            total += state.pass(computeGradients: false)
+        }
+        return total / Double(batches)
+    }
+
+    /// The mean loss of `weights` on `batches` fresh batches per instance drawn from `seed` (no training):
+    /// instance k's batches come from `RandomStream(seed).split(k)`.
     public func evaluate(_ weights: ToyModelWeights, batches: Int, seed: UInt64) -> [Float] {
         let root = RandomStream(seed: seed)
         return (0..<instanceCount).map { k in
-            let state = InstanceState(model: model, featureCount: featureCount, hiddenCount: hiddenCount,
-                                      importance: importance[k],
-                                      sampler: FeatureSampler(featureCount: featureCount, probability: featureProbability[k],
-                                                              distribution: distribution, signed: model.usesSignedInputs),
-                                      dataStream: root.split(UInt64(k)),
-                                      W: weights.weightMatrix(instance: k).values,
+            var stream = root.split(UInt64(k))
+            let state = instanceState(instance: k, W: weights.weightMatrix(instance: k).values,
                                       W2: weights.outputMatrix(instance: k)?.values, bias: weights.bias(instance: k),
-                                      batchSize: batchSize)
-            var total = 0.0
-            for _ in 0..<batches {
-                state.sampler.sample(batchSize: batchSize, into: &state.batch, rng: &state.dataStream)
-                total += state.pass(computeGradients: false)
-            }
-            return Float(total / Double(batches))
+                                      dataStream: stream)
+            return Float(evaluationLoss(of: state, batches: batches, stream: &stream))
         }
     }
 }

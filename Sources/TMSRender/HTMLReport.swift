@@ -1,3 +1,5 @@
+import Foundation
+
 /// One key–value row of a report's configuration summary.
 public struct ConfigEntry: Sendable, Equatable {
     public var key: String
@@ -61,13 +63,20 @@ public struct IndexEntry: Sendable, Equatable {
     public var summary: String
     public var passed: Int
     public var failed: Int
+    /// Whether the run used the reduced `--quick` settings.
+    public var quick: Bool
+    /// Relative link to the main figure (an SVG file), shown as a thumbnail; nil shows none.
+    public var thumbnail: String?
 
-    public init(name: String, href: String, summary: String, passed: Int, failed: Int) {
+    public init(name: String, href: String, summary: String, passed: Int, failed: Int, quick: Bool = false,
+                thumbnail: String? = nil) {
         self.name = name
         self.href = href
         self.summary = summary
         self.passed = passed
         self.failed = failed
+        self.quick = quick
+        self.thumbnail = thumbnail
     }
 }
 
@@ -110,14 +119,14 @@ public struct HTMLReport: Sendable, Equatable {
             body += "<h2>Checks against the paper</h2>\n<p>\(passed) of \(checks.count) checks pass.</p>\n"
             body += "<table class=\"checks\">\n<tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>\n"
             for check in checks {
-                body += "<tr><td>\(SVG.escape(check.claim))</td><td>\(SVG.escape(check.expected))</td>"
-                body += "<td>\(SVG.escape(check.measured))</td>\(Self.verdictCell(check.passed))</tr>\n"
+                body += "<tr><td>\(Self.userText(check.claim))</td><td>\(Self.userText(check.expected))</td>"
+                body += "<td>\(Self.userText(check.measured))</td>\(Self.verdictCell(check.passed))</tr>\n"
             }
             body += "</table>\n"
         }
         for section in sections {
-            body += "<section>\n<h2>\(SVG.escape(section.heading))</h2>\n<figure>\n\(SVG.inline(section.html))\n"
-            if !section.caption.isEmpty { body += "<figcaption>\(SVG.escape(section.caption))</figcaption>\n" }
+            body += "<section>\n<h2>\(Self.userText(section.heading))</h2>\n<figure>\n\(SVG.inline(section.html))\n"
+            if !section.caption.isEmpty { body += "<figcaption>\(Self.userText(section.caption))</figcaption>\n" }
             body += "</figure>\n</section>\n"
         }
         if !links.isEmpty {
@@ -128,16 +137,39 @@ public struct HTMLReport: Sendable, Equatable {
         return Self.document(title: title, body: body)
     }
 
-    /// A page linking several reports: name (linked), summary, and pass/FAIL counts per report.
+    /// A page linking several reports: thumbnail of the main figure (when given), name (linked), settings
+    /// ("quick" or "full"), summary, and "k of N" checks passed per report, failures in red.
     public static func indexPage(title: String, entries: [IndexEntry]) -> String {
-        var body = "<h1>\(SVG.escape(title))</h1>\n<table class=\"checks\">\n"
-        body += "<tr><th>report</th><th>summary</th><th>passed</th><th>failed</th></tr>\n"
+        let quickCount = entries.filter(\.quick).count
+        var body = "<h1>\(SVG.escape(title))</h1>\n"
+        if quickCount > 0 {
+            body += "<p class=\"subtitle\">\(quickCount) of \(entries.count) runs used the reduced --quick settings "
+                + "(fewer steps, coarser grids): they show the qualitative result, not the paper's full figures.</p>\n"
+        }
+        let passed = entries.map(\.passed).reduce(0, +), total = entries.map { $0.passed + $0.failed }.reduce(0, +)
+        body += "<p>\(passed) of \(total) checks pass.</p>\n<table class=\"checks\">\n"
+        body += "<tr><th>figure</th><th>report</th><th>settings</th><th>summary</th><th>checks passed</th></tr>\n"
         for entry in entries {
-            let failStyle = entry.failed > 0 ? " class=\"fail\" style=\"color:\(failColor);font-weight:bold\"" : ""
-            body += "<tr><td><a href=\"\(SVG.escape(entry.href))\">\(SVG.escape(entry.name))</a></td>"
-            body += "<td>\(SVG.escape(entry.summary))</td><td>\(entry.passed)</td><td\(failStyle)>\(entry.failed)</td></tr>\n"
+            let failStyle = entry.failed > 0 ? " class=\"fail\" style=\"color:\(failColor);font-weight:bold\"" : " class=\"pass\""
+            let thumbnail = entry.thumbnail.map {
+                "<a href=\"\(SVG.escape(entry.href))\"><img class=\"thumbnail\" src=\"\(SVG.escape($0))\" alt=\"main figure of \(SVG.escape(entry.name))\" width=\"200\"/></a>"
+            } ?? ""
+            body += "<tr><td>\(thumbnail)</td><td><a href=\"\(SVG.escape(entry.href))\">\(SVG.escape(entry.name))</a></td>"
+            body += "<td>\(entry.quick ? "quick" : "full")</td><td>\(SVG.escape(entry.summary))</td>"
+            body += "<td\(failStyle)>\(entry.passed) of \(entry.passed + entry.failed)</td></tr>\n"
         }
         return document(title: title, body: body + "</table>\n")
+    }
+
+    /// Text a reader sees (headings, captions, checks) as escaped HTML: `W_i` and `Σ_{j≠i}` with real
+    /// `<sub>`/`<sup>`, and references to the project's internal specification ("(SPEC §8)", ", SPEC §5")
+    /// removed, since a report must not point at files outside the repository.
+    static func userText(_ text: String) -> String {
+        var plain = text
+        for pattern in [#"\s*\(SPEC §[0-9.]+\)"#, #",?\s*SPEC §[0-9.]+"#] {
+            plain = plain.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
+        }
+        return SVG.richHTML(plain)
     }
 
     static func verdictCell(_ passed: Bool) -> String {
@@ -163,6 +195,7 @@ public struct HTMLReport: Sendable, Equatable {
         figure { margin: 1em 0 2em 0; }
         figcaption { color: #444; font-size: 0.9em; max-width: 900px; }
         svg { max-width: 100%; height: auto; }
+        img.thumbnail { max-height: 140px; width: 200px; object-fit: contain; border: 1px solid #ddd; }
         .pass { color: \(passColor); font-weight: bold; }
         .fail { color: \(failColor); font-weight: bold; }
         </style>

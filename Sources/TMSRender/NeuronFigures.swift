@@ -34,19 +34,22 @@ extension Figures {
     public static func neuronHeatmapFigure(title: String, weights: [[Double]], rowLabel: String = "neuron",
                                            columnLabel: String = "feature") -> Figure {
         let (rows, columns) = (max(weights.count, 1), max(weights.map(\.count).max() ?? 1, 1))
-        let cell = min(24, max(3, 480 / Double(max(rows, columns))))
+        let cell = min(24, max(rows * columns > SVGCanvas.rasterCellLimit ? 1 : 3, 480 / Double(max(rows, columns))))
         let scale = weights.flatMap { $0 }.map { abs($0) }.filter(\.isFinite).max().flatMap { $0 > 0 ? $0 : nil } ?? 1
         let origin = Point(60, 56)
         var canvas = SVGCanvas(width: max(origin.x + cell * Double(columns) + 40, 300), height: origin.y + cell * Double(rows) + 70)
         canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
         canvas.text(columnLabel, at: Point(origin.x + cell * Double(columns) / 2, origin.y - 8), anchor: .middle)
         canvas.text(rowLabel, at: Point(origin.x - 30, origin.y + cell * Double(rows) / 2), anchor: .middle, rotation: -90)
-        canvas.heatmap(origin: origin, cellWidth: cell, cellHeight: cell, values: weights,
-                       fill: { ColorMap.diverging($0 / scale).hex },
-                       title: { "\(rowLabel) \($0), \(columnLabel) \($1): \(SVG.number($2, decimals: 4))" })
+        canvas.matrixHeatmap(origin: origin, width: cell * Double(columns), height: cell * Double(rows), values: weights,
+                             map: .redWhiteBlue, domain: -scale...scale,
+                             labels: HeatmapLabels(row: rowLabel, column: columnLabel, value: "weight"))
         if cell >= 9 {
             for k in 0..<weights.count {
                 canvas.text("\(k)", at: Point(origin.x - 4, origin.y + cell * (Double(k) + 0.5) + 3.5), size: 9, anchor: .end)
+            }
+            for i in 0..<columns {
+                canvas.text("\(i)", at: Point(origin.x + cell * (Double(i) + 0.5), origin.y + cell * Double(rows) + 11), size: 9, anchor: .middle)
             }
         }
         let label = SVG.number(scale, decimals: 3)
@@ -116,13 +119,25 @@ extension Figures {
                 let top = area.top + row * Double(k) + row * 0.1
                 if row >= 9 { canvas.text("\(k)", at: Point(area.left - 4, top + row * 0.4 + 3.5), size: 9, anchor: .end) }
                 var (right, left) = (0.0, 0.0)
-                for (i, w) in weights.enumerated() where w != 0 && w.isFinite {
+                // Over 24 features: the neuron's 12 largest loadings each get a segment, the rest one grey segment per side.
+                let kept = weights.count <= 24 ? Set(weights.indices)
+                    : Set(weights.indices.sorted { abs(weights[$0]) != abs(weights[$1]) ? abs(weights[$0]) > abs(weights[$1]) : $0 < $1 }.prefix(12))
+                for (i, w) in weights.enumerated() where w != 0 && w.isFinite && kept.contains(i) {
                     let start = w > 0 ? right : left
                     if w > 0 { right += w } else { left += w }
                     let fill = colouring == .byFeature ? ColorMap.category(i).hex : ColorMap.viridis.hex(at: spread)
                     canvas.horizontalBar(area, from: start, to: start + w, top: top, height: row * 0.8, fill: fill,
                                          title: "neuron \(k), feature \(i): \(SVG.number(w, decimals: 4))"
                                              + (colouring == .polysemanticity ? ", polysemanticity \(SVG.number(spread, decimals: 3))" : ""))
+                }
+                let rest = weights.indices.filter { !kept.contains($0) && weights[$0].isFinite }
+                for positive in [true, false] {
+                    let sum = rest.map { weights[$0] }.filter { positive ? $0 > 0 : $0 < 0 }.reduce(0, +)
+                    guard sum != 0 else { continue }
+                    let start = positive ? right : left
+                    canvas.horizontalBar(area, from: start, to: start + sum, top: top, height: row * 0.8, fill: "#d0d0d0",
+                                         title: "neuron \(k), \(rest.count) smaller loadings together: \(SVG.number(sum, decimals: 4))")
+                    if positive { right += sum } else { left += sum }
                 }
             }
         }

@@ -31,13 +31,17 @@ public struct PhaseDiagramPanel: Sendable, Equatable {
     public var phases: [[Int]]
     /// Polylines in data coordinates drawn over the grid (e.g. theoretical phase boundaries).
     public var boundaries: [[Point]]
+    /// `marked[y][x]`: cells to cross out (e.g. where the learned phase disagrees with theory); empty = none.
+    public var marked: [[Bool]]
 
-    public init(title: String, xValues: [Double], yValues: [Double], phases: [[Int]], boundaries: [[Point]] = []) {
+    public init(title: String, xValues: [Double], yValues: [Double], phases: [[Int]], boundaries: [[Point]] = [],
+                marked: [[Bool]] = []) {
         self.title = title
         self.xValues = xValues
         self.yValues = yValues
         self.phases = phases
         self.boundaries = boundaries
+        self.marked = marked
     }
 }
 
@@ -54,9 +58,12 @@ extension Figures {
     /// - Parameters:
     ///   - sparsityAxisValues: x per instance, 1/(1 − S) = 1/p.
     ///   - dimensionsPerFeature: D* per instance.
-    ///   - featureDimensionality: `[instance][feature]` D_i.
+    ///   - featureDimensionality: `[instance][feature]` D_i. Above 200 features an instance's D_i are drawn as
+    ///     a histogram mirrored about its x (a violin) instead of one dot each.
+    ///   - featureNorms: `[instance][feature]` ‖W_i‖; features below 0.5 (not represented) are grey.
+    ///   - note: an optional line under the title (e.g. why D* falls below m/n).
     public static func dimensionalityPlot(title: String, sparsityAxisValues: [Double], dimensionsPerFeature: [Double],
-                                          featureDimensionality: [[Double]],
+                                          featureDimensionality: [[Double]], featureNorms: [[Double]] = [], note: String? = nil,
                                           referenceFractions: [Double] = [1, 3.0 / 4, 2.0 / 3, 1.0 / 2, 2.0 / 5, 3.0 / 8],
                                           xLabel: String = "1/(1 − S)", yLabel: String = "dimensions per feature") -> String {
         let positive = sparsityAxisValues.filter { $0 > 0 && $0.isFinite }
@@ -64,6 +71,7 @@ extension Figures {
         let plot = PlotArea(left: 70, top: 44, width: 520, height: 300, x: .log, xDomain: x.lower...x.upper, yDomain: 0...1.1)
         var canvas = SVGCanvas(width: 800, height: 400)
         canvas.text(title, at: Point(330, 24), size: 14, anchor: .middle, bold: true)
+        if let note { canvas.text(note, at: Point(330, 38), size: 10, anchor: .middle, fill: "#555555") }
         canvas.axes(plot, xLabel: xLabel, yLabel: yLabel, grid: false)
         var (previousY, shifted) = (-Double.infinity, false)
         for fraction in referenceFractions.sorted() {
@@ -77,11 +85,35 @@ extension Figures {
                         fill: "#666666")
         }
         let scatterColor = ColorMap.viridis.hex(at: 0.35)
+        var anyUnrepresented = false
         for (instance, values) in featureDimensionality.enumerated() where instance < sparsityAxisValues.count {
             let at = sparsityAxisValues[instance]
-            canvas.scatter(plot, points: values.map { Point(at, $0) }, color: scatterColor, radius: 2, opacity: 0.35,
-                           jitter: 12, seed: UInt64(instance),
-                           titles: values.enumerated().map { "instance \(instance), feature \($0.offset): D_i = \(SVG.number($0.element, decimals: 3))" })
+            let norms = instance < featureNorms.count ? featureNorms[instance] : []
+            let represented = values.indices.filter { $0 >= norms.count || norms[$0] >= representedNorm }
+            let unrepresented = values.indices.filter { $0 < norms.count && norms[$0] < representedNorm }
+            anyUnrepresented = anyUnrepresented || !unrepresented.isEmpty
+            if values.count <= 200 {
+                for (features, color) in [(unrepresented, unrepresentedColor), (represented, scatterColor)] {
+                    canvas.scatter(plot, points: features.map { Point(at, values[$0]) }, color: color, radius: 2, opacity: 0.35,
+                                   jitter: 12, seed: UInt64(instance) &+ (color == scatterColor ? 0 : 0x5151),
+                                   titles: features.map { "instance \(instance), feature \($0): D_i = \(SVG.number(values[$0], decimals: 3))" })
+                }
+            } else {
+                // Too many dots to read: a histogram of the represented features' D_i, mirrored about x (a violin).
+                guard at > 0 && at.isFinite else { continue }
+                var counts = [Int](repeating: 0, count: 110)
+                for i in represented where values[i].isFinite { counts[min(109, max(0, Int(values[i] * 100)))] += 1 }
+                let peak = Double(max(counts.max() ?? 1, 1)), centre = plot.x.map(at)
+                var path = ""
+                for (bin, count) in counts.enumerated() where count > 0 {
+                    let half = max(0.5, 14 * Double(count) / peak)
+                    let (y0, y1) = (plot.y.map(Double(bin + 1) / 100), plot.y.map(Double(bin) / 100))
+                    path += "M\(SVG.number(centre - half)) \(SVG.number(y0))h\(SVG.number(2 * half))v\(SVG.number(y1 - y0))h\(SVG.number(-2 * half))z"
+                }
+                canvas.element("path", [("d", path), ("fill", scatterColor), ("opacity", "0.75")],
+                               title: "instance \(instance): D_i of \(represented.count) represented features (histogram, width ∝ count); "
+                                   + "\(unrepresented.count) features with ‖W_i‖ < 0.5 not drawn")
+            }
         }
         let stars = zip(sparsityAxisValues, dimensionsPerFeature).map { Point($0, $1) }
         canvas.lineSeries(plot, points: stars, color: "#111111", width: 1.5, title: "D* = m/‖W‖_F²")
@@ -90,6 +122,7 @@ extension Figures {
         canvas.legend(at: Point(plot.left + plot.width + 40, plot.top), entries: [
             LegendEntry(label: "D* (per instance)", color: "#111111", mark: .line),
             LegendEntry(label: "D_i (per feature)", color: scatterColor, mark: .dot),
+        ] + (anyUnrepresented ? [LegendEntry(label: "D_i, ‖W_i‖ < 0.5", color: unrepresentedColor, mark: .dot)] : []) + [
             LegendEntry(label: "reference fractions", color: "#999999", mark: .dashedLine),
         ])
         return canvas.render()
@@ -99,10 +132,13 @@ extension Figures {
     ///
     /// Cell k spans the geometric midpoints between neighbouring grid values (the outer cells extend by
     /// half a step; a single value v spans [v/√10, v·√10]). Cell colour: `phaseColors[phase]`, default
-    /// ``defaultPhaseColors``; a legend of `phaseNames` sits below. Boundaries are black polylines.
+    /// ``defaultPhaseColors``; a legend of `phaseNames` sits below, followed by `boundaryLabel` (when any
+    /// panel has boundaries) and "× marked cell" with `markLabel` (when any cell is marked). Boundaries are
+    /// black polylines; marked cells carry a black ×.
     public static func phaseDiagram(title: String, panels: [PhaseDiagramPanel], phaseNames: [String],
                                     phaseColors: [String]? = nil, xLabel: String = "relative importance",
-                                    yLabel: String = "feature density") -> String {
+                                    yLabel: String = "feature density", boundaryLabel: String = "theory boundary",
+                                    markLabel: String = "learned phase differs from theory") -> String {
         let colors = phaseColors ?? defaultPhaseColors
         func color(_ phase: Int) -> String {
             guard phase >= 0 && phase < phaseNames.count else { return "#eeeeee" }
@@ -111,7 +147,10 @@ extension Figures {
         let plot = 260.0
         let grid = SmallMultiples(count: panels.count, columns: panels.count, panelWidth: plot + 80, panelHeight: plot + 80, top: 40)
         let legendTop = grid.height + 4
-        var canvas = SVGCanvas(width: max(grid.width, 360), height: legendTop + 16 * Double(phaseNames.count) + 12)
+        let hasBoundaries = panels.contains { !$0.boundaries.isEmpty }
+        let hasMarks = panels.contains { $0.marked.contains { $0.contains(true) } }
+        let legendRows = phaseNames.count + (hasBoundaries ? 1 : 0) + (hasMarks ? 1 : 0)
+        var canvas = SVGCanvas(width: max(grid.width, 360), height: legendTop + 16 * Double(legendRows) + 12)
         canvas.text(title, at: Point(canvas.width / 2, 22), size: 14, anchor: .middle, bold: true)
         for (index, panel) in panels.enumerated() {
             let origin = grid.origin(of: index)
@@ -129,13 +168,31 @@ extension Figures {
                                     + "\(yLabel) = \(SVG.number(panel.yValues[row], decimals: 4)): \(name)")
                 }
             }
+            for (row, marks) in panel.marked.enumerated() where row < panel.yValues.count {
+                for (column, mark) in marks.enumerated() where mark && column < panel.xValues.count {
+                    let centre = area.point((xEdges[column] * xEdges[column + 1]).squareRoot(), (yEdges[row] * yEdges[row + 1]).squareRoot())
+                    let half = min(4.0, 0.3 * abs(area.x.map(xEdges[column + 1]) - area.x.map(xEdges[column])))
+                    canvas.element("path", [("d", "M\(SVG.number(centre.x - half)) \(SVG.number(centre.y - half))l\(SVG.number(2 * half)) \(SVG.number(2 * half))"
+                                                 + "m0 \(SVG.number(-2 * half))l\(SVG.number(-2 * half)) \(SVG.number(2 * half))"),
+                                            ("stroke", "#111111"), ("stroke-width", "1.3"), ("fill", "none")],
+                                   title: "\(xLabel) = \(SVG.number(panel.xValues[column], decimals: 4)), \(yLabel) = \(SVG.number(panel.yValues[row], decimals: 4)): \(markLabel)")
+                }
+            }
             for (k, boundary) in panel.boundaries.enumerated() {
-                canvas.lineSeries(area, points: boundary, color: "#000000", width: 1.5, title: "boundary \(k + 1)")
+                canvas.lineSeries(area, points: boundary, color: "#000000", width: 1.5, title: "\(boundaryLabel) \(k + 1)")
             }
             canvas.axes(area, xLabel: xLabel, yLabel: yLabel, grid: false)
         }
         canvas.legend(at: Point(grid.gap + 64, legendTop),
-                      entries: phaseNames.enumerated().map { LegendEntry(label: $0.element, color: color($0.offset)) })
+                      entries: phaseNames.enumerated().map { LegendEntry(label: $0.element, color: color($0.offset)) }
+                          + (hasBoundaries ? [LegendEntry(label: boundaryLabel, color: "#000000", mark: .line)] : []))
+        if hasMarks {
+            let y = legendTop + 16 * Double(legendRows - 1)
+            let x = grid.gap + 64
+            canvas.element("path", [("d", "M\(SVG.number(x + 2)) \(SVG.number(y + 1))l8 8m0 -8l-8 8"), ("stroke", "#111111"),
+                                    ("stroke-width", "1.3"), ("fill", "none")], title: markLabel)
+            canvas.text(markLabel, at: Point(x + 24, y + 9), size: 10)
+        }
         return canvas.render()
     }
 

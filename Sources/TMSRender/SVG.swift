@@ -34,6 +34,80 @@ public enum SVG {
         return out
     }
 
+    /// Splits text written in the plain notation of captions ("W_i·W_j", "Σ_{j≠i}", "‖W‖_F²", "10^{-3}") into
+    /// runs of normal, subscript and superscript text.
+    ///
+    /// `_x` and `^x` take one letter or digit, and only when no letter or digit follows (so `snake_case`
+    /// stays as it is); `_{…}` and `^{…}` take everything up to the closing brace.
+    public static func scriptRuns(_ text: String) -> [(text: String, shift: Int)] {
+        var runs: [(text: String, shift: Int)] = [("", 0)]
+        let characters = Array(text)
+        var index = 0
+        func append(_ piece: String, _ shift: Int) {
+            if runs[runs.count - 1].shift == shift { runs[runs.count - 1].text += piece } else { runs.append((piece, shift)) }
+        }
+        while index < characters.count {
+            let c = characters[index]
+            if (c == "_" || c == "^") && index + 1 < characters.count {
+                let shift = c == "_" ? -1 : 1
+                let next = characters[index + 1]
+                if next == "{", let close = characters[(index + 2)...].firstIndex(of: "}") {
+                    append(String(characters[(index + 2)..<close]), shift)
+                    index = close + 1
+                    continue
+                }
+                let after = index + 2 < characters.count ? characters[index + 2] : " "
+                if (next.isLetter || next.isNumber) && !(after.isASCII && (after.isLetter || after.isNumber)) && index > 0 {
+                    append(String(next), shift)
+                    index += 2
+                    continue
+                }
+            }
+            append(String(c), 0)
+            index += 1
+        }
+        return runs.filter { !$0.text.isEmpty }
+    }
+
+    /// ``scriptRuns(_:)`` as escaped SVG text content: sub- and superscripts become
+    /// `<tspan baseline-shift="sub|super" font-size="70%">`.
+    public static func richText(_ text: String) -> String {
+        scriptRuns(text).map { run in
+            run.shift == 0 ? escape(run.text)
+                : "<tspan baseline-shift=\"\(run.shift < 0 ? "sub" : "super")\" font-size=\"70%\">\(escape(run.text))</tspan>"
+        }.joined()
+    }
+
+    /// ``scriptRuns(_:)`` as plain text for hover titles: sub- and superscripts become Unicode sub/superscript
+    /// characters where every character has one ("W_i" → "Wᵢ", "‖W‖_F^2" → "‖W‖_F²" keeps the F), else stay
+    /// as written.
+    public static func unicodeScripts(_ text: String) -> String {
+        let subscripts: [Character: Character] = [
+            "0": "₀", "1": "₁", "2": "₂", "3": "₃", "4": "₄", "5": "₅", "6": "₆", "7": "₇", "8": "₈", "9": "₉",
+            "a": "ₐ", "e": "ₑ", "h": "ₕ", "i": "ᵢ", "j": "ⱼ", "k": "ₖ", "l": "ₗ", "m": "ₘ", "n": "ₙ", "o": "ₒ",
+            "p": "ₚ", "r": "ᵣ", "s": "ₛ", "t": "ₜ", "u": "ᵤ", "v": "ᵥ", "x": "ₓ", "+": "₊", "-": "₋", "−": "₋",
+            "=": "₌", "(": "₍", ")": "₎", ",": ",", "≠": "≠",
+        ]
+        let superscripts: [Character: Character] = [
+            "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹",
+            "+": "⁺", "-": "⁻", "−": "⁻", "=": "⁼", "(": "⁽", ")": "⁾", "i": "ⁱ", "n": "ⁿ", "T": "ᵀ",
+        ]
+        return scriptRuns(text).map { run in
+            guard run.shift != 0 else { return run.text }
+            let table = run.shift < 0 ? subscripts : superscripts
+            if run.text.allSatisfy({ table[$0] != nil }) { return String(run.text.map { table[$0]! }) }
+            let mark = run.shift < 0 ? "_" : "^"
+            return run.text.count == 1 ? mark + run.text : mark + "{" + run.text + "}"
+        }.joined()
+    }
+
+    /// ``scriptRuns(_:)`` as escaped HTML: `<sub>` and `<sup>`.
+    public static func richHTML(_ text: String) -> String {
+        scriptRuns(text).map { run in
+            run.shift == 0 ? escape(run.text) : "<\(run.shift < 0 ? "sub" : "sup")>\(escape(run.text))</\(run.shift < 0 ? "sub" : "sup")>"
+        }.joined()
+    }
+
     /// Formats a number with at most `decimals` decimal places, independent of locale.
     ///
     /// Rounds half away from zero at `decimals` (0…9), strips trailing zeros, never writes `-0`;
@@ -119,7 +193,7 @@ public struct SVGCanvas: Sendable {
     public mutating func element(_ name: String, _ attributes: [(String, String)], title: String? = nil) {
         var markup = "<" + name
         for (key, value) in attributes { markup += " \(key)=\"\(SVG.escape(value))\"" }
-        if let title { markup += "><title>\(SVG.escape(title))</title></\(name)>" } else { markup += "/>" }
+        if let title { markup += "><title>\(SVG.escape(SVG.unicodeScripts(title)))</title></\(name)>" } else { markup += "/>" }
         add(rawMarkup: markup)
     }
 
@@ -166,7 +240,8 @@ public struct SVGCanvas: Sendable {
         element("circle", attributes, title: title)
     }
 
-    /// A text label at `point` (baseline); `rotation` in degrees about the point.
+    /// A text label at `point` (baseline); `rotation` in degrees about the point. Sub- and superscripts
+    /// written `W_i`, `Σ_{j≠i}` become `<tspan>`s (``SVG/richText(_:)``).
     public mutating func text(_ content: String, at point: Point, size: Double = 11, anchor: TextAnchor = .start,
                               bold: Bool = false, rotation: Double = 0, fill: String = "#222222") {
         var markup = "<text x=\"\(n(point.x))\" y=\"\(n(point.y))\" font-size=\"\(n(size))\""
@@ -174,7 +249,7 @@ public struct SVGCanvas: Sendable {
         if bold { markup += " font-weight=\"bold\"" }
         if rotation != 0 { markup += " transform=\"rotate(\(n(rotation)) \(n(point.x)) \(n(point.y)))\"" }
         if fill != "#222222" { markup += " fill=\"\(SVG.escape(fill))\"" }
-        add(rawMarkup: markup + ">\(SVG.escape(content))</text>")
+        add(rawMarkup: markup + ">\(SVG.richText(content))</text>")
     }
 
     /// Draws with `draw` on a canvas translated by (dx, dy), wrapped in one `<g transform>`.

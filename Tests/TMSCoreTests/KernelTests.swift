@@ -141,7 +141,7 @@ func accumulateOuterProductsMatchesPlainLoops(outputs A: Int, vectors V: Int) {
     let p: Float = 0.1
     let threshold = SIMD8<Int32>(repeating: LaneRandomStream.threshold(probability: p))
     for _ in 0..<draws {
-        let u = lanes.nextUnitFloats()
+        let u = SIMD8<Float>(lanes.nextTopBits()) * 0x1p-24  // uniform on [0, 1) in steps of 2^−24
         for l in 0..<8 { sum += Double(u[l]); minimum = min(minimum, u[l]); maximum = max(maximum, u[l]) }
         let hits = lanes.nextTopBits() .< threshold
         for l in 0..<8 where hits[l] { below += 1 }

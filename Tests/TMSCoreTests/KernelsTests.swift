@@ -19,35 +19,18 @@ func axpyMatchesAPlainLoop(count: Int) {
     #expect(zip(y, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-6 })
 }
 
-@Test(arguments: [8, 16, 24, 64, 136])
-func dotMatchesAPlainLoop(count: Int) {
-    let x = values(count, seed: 3), y = values(count, seed: 4)
-    let expected = zip(x, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-    let got = x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { yp in Kernels.dot(count, xp.baseAddress!, yp.baseAddress!) } }
-    #expect(Swift.abs(Double(got) - expected) <= 1e-5)
-}
-
-@Test(arguments: [1, 2, 3, 4], [(depth: 1, width: 16), (depth: 3, width: 32), (depth: 17, width: 48), (depth: 8, width: 16)])
-func decodeRowsMatchesAPlainLoop(rows: Int, shape: (depth: Int, width: Int)) {
-    let (depth, width) = shape
-    let hStride = roundUp(depth, toMultipleOf: 8)
-    let h = values(rows * hStride, seed: 5)
-    let d = values(depth * width, seed: 6)
-    let bias = values(width, seed: 7)
-    var out = [Float](repeating: .nan, count: 4 * width)
-    h.withUnsafeBufferPointer { hp in d.withUnsafeBufferPointer { dp in bias.withUnsafeBufferPointer { bp in
-        out.withUnsafeMutableBufferPointer { op in
-            Kernels.decodeRows(rows: rows, depth: depth, width: width, h: hp.baseAddress!, hStride: hStride,
-                               d: dp.baseAddress!, bias: bp.baseAddress!, out: op.baseAddress!)
-        }
-    }}}
-    for r in 0..<rows {
-        for j in 0..<width {
-            var expected = Double(bias[j])
-            for k in 0..<depth { expected += Double(h[r * hStride + k]) * Double(d[k * width + j]) }
-            #expect(Swift.abs(Double(out[r * width + j]) - expected) <= 1e-5, "row \(r) column \(j)")
-        }
+@Test func reluAndMaskInactiveMatchPlainLoops() {
+    let count = 24
+    let h = values(count, seed: 3)
+    var relu = h, masked = values(count, seed: 4)
+    let g = masked
+    relu.withUnsafeMutableBufferPointer { Kernels.relu($0.baseAddress!, count: count) }
+    #expect(relu == h.map { $0 < 0 ? 0 : $0 })
+    relu.withUnsafeBufferPointer { hp in
+        masked.withUnsafeMutableBufferPointer { Kernels.maskInactive($0.baseAddress!, by: hp.baseAddress!, count: count) }
     }
-    // Rows beyond `rows` are not written.
-    #expect(out[(rows * width)...].allSatisfy { $0.isNaN })
+    #expect(masked == zip(g, relu).map { $1 <= 0 ? 0 : $0 })
+    var sum = h
+    g.withUnsafeBufferPointer { gp in sum.withUnsafeMutableBufferPointer { Kernels.add(count, gp.baseAddress!, into: $0.baseAddress!) } }
+    #expect(sum == zip(h, g).map { $0 + $1 })
 }

@@ -37,37 +37,16 @@ struct FastPathCase: Sendable, CustomTestStringConvertible {
         return cases
     }()
 
-    /// Seeded parameters (scaled so outputs straddle the ReLU kink), biases of both signs, importances in
-    /// [0.5, 1.5) and a batch of density p (values U[0, 1), or U[−1, 1) for `abs`).
-    func problem() -> (W: [Float], W2: [Float]?, bias: [Float], importance: [Float], batch: [[Float]]) {
-        var rng = RandomStream(seed: UInt64(n * 7919 + m * 104_729 + batchSize) ^ UInt64(p * 1e6))
-        let std = 1 / Double(max(n, m)).squareRoot()
-        let W = (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) }
-        let W2: [Float]? = model == .abs ? (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) } : nil
-        let pattern: [Float] = [0.1, 0, -0.3, 0.25, -0.05]
-        let bias = (0..<n).map { pattern[$0 % pattern.count] }
-        let importance = (0..<n).map { _ in Float(0.5 + rng.nextUnitDouble()) }
-        let batch: [[Float]] = (0..<batchSize).map { _ in
-            (0..<n).map { _ in
-                guard rng.nextUnitDouble() < p else { return 0 }
-                let u = rng.nextUnitFloat()
-                return model == .abs ? 2 * u - 1 : u
-            }
-        }
-        return (W, W2, bias, importance, batch)
+    /// Seeded parameters with weights × 1/√max(n, m) and a batch of density p (`ToyProblem`).
+    func problem() -> ToyProblem {
+        ToyProblem(model: model, n: n, m: m, batchSize: batchSize, density: p, weightScale: 1 / Double(max(n, m)).squareRoot(),
+                   seed: UInt64(n * 7919 + m * 104_729 + batchSize) ^ UInt64(p * 1e6))
     }
 
+    /// A state holding the problem, and the problem's reference loss and gradients.
     func makeState() -> (InstanceState, reference: (loss: Double, gradW: [[Double]], gradW2: [[Double]]?, gradBias: [Double])) {
         let p = problem()
-        let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: 1, count: n), distribution: .independent,
-                                     signed: model == .abs)
-        let state = InstanceState(model: model, featureCount: n, hiddenCount: m, importance: p.importance, sampler: sampler,
-                                  dataStream: RandomStream(seed: 1), W: p.W, W2: p.W2, bias: p.bias, batchSize: batchSize)
-        state.batch = SparseBatch(dense: p.batch)
-        let reference = ReferenceModel.lossAndGradients(
-            model: model, W: unflatten(p.W, rows: m), W2: p.W2.map { unflatten($0, rows: n) }, bias: p.bias.map(Double.init),
-            importance: p.importance.map(Double.init), batch: p.batch.map { $0.map(Double.init) })
-        return (state, reference)
+        return (TMSModelsTests.makeState(p), p.reference())
     }
 }
 
@@ -215,7 +194,7 @@ func laneDrawsGiveTheSameBatchDenseAndAsCSR(p: Float) {
 }
 
 @Test func skipSamplingBelowTheThresholdIsUnchanged() {
-    // Below `skipBelow` the sampler keeps its geometric skips: the batch is a function of the stream as before.
+    // Below `BatchPlan.skipBelow` the sampler keeps its geometric skips: the batch is a function of the stream as before.
     let p: Float = 0.01, n = 50, B = 64
     let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: p, count: n), distribution: .independent, signed: false)
     #expect(!sampler.drawsLanes)

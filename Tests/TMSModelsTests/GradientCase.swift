@@ -26,45 +26,14 @@ struct GradientCase: Sendable, CustomTestStringConvertible {
         [GradientCase(model: model, n: 64, m: 20, batchSize: 9), GradientCase(model: model, n: 40, m: 9, batchSize: 13)]
     }
 
-    struct Problem {
-        /// Float values (exactly representable, so the Double reference sees the same numbers).
-        let W: [[Float]]      // [m][n]
-        let W2: [[Float]]?    // [n][m]
-        let bias: [Float]     // [n]
-        let importance: [Float]
-        let batch: [[Float]]  // [B][n]
+    typealias Problem = ToyProblem
 
-        var wDouble: [[Double]] { W.map { $0.map(Double.init) } }
-        var w2Double: [[Double]]? { W2.map { $0.map { $0.map(Double.init) } } }
-        var biasDouble: [Double] { bias.map(Double.init) }
-        var importanceDouble: [Double] { importance.map(Double.init) }
-        var batchDouble: [[Double]] { batch.map { $0.map(Double.init) } }
-    }
-
-    /// `kinkFree` replaces the zero biases by 0.02: with a zero bias and a dead hidden layer (h = 0) an output
-    /// sits exactly at the ReLU kink y = 0, where the loss has no derivative and a central difference is
-    /// meaningless (the code follows ReLU′(0) = 0 there, which the Float-vs-reference tests cover).
-    func problem(seed: UInt64 = 7, kinkFree: Bool = false) -> Problem {
-        var rng = RandomStream(seed: seed ^ UInt64(n * 1_000_003 + m * 1009 + batchSize))
-        let std = 0.8
-        let W = (0..<m).map { _ in (0..<n).map { _ in Float(rng.nextNormal() * std) } }
-        let W2: [[Float]]? = model == .abs ? (0..<n).map { _ in (0..<m).map { _ in Float(rng.nextNormal() * std) } } : nil
-        let biasPattern: [Float] = [0.1, kinkFree ? 0.02 : 0, -0.3, 0.25, -0.05]
-        let bias = (0..<n).map { biasPattern[$0 % biasPattern.count] }
-        let importance = (0..<n).map { _ in Float(0.5 + rng.nextUnitDouble()) }
-        let signed = model == .abs
-        var batch: [[Float]] = (0..<batchSize).map { _ in
-            (0..<n).map { _ in
-                guard rng.nextUnitDouble() < 0.6 else { return 0 }
-                let u = rng.nextUnitFloat()
-                return signed ? 2 * u - 1 : u
-            }
-        }
-        // Every other row has at least one present feature.
-        for b in batch.indices where batch[b].allSatisfy({ $0 == 0 }) { batch[b][b % n] = signed ? -0.5 : 0.5 }
-        // An all-zero row (when there is more than one) exercises h = 0 and y = b.
-        if batchSize > 1 { batch[batchSize / 2] = [Float](repeating: 0, count: n) }
-        return Problem(W: W, W2: W2, bias: bias, importance: importance, batch: batch)
+    /// Seeded random parameters and a batch of density 0.6 (`ToyProblem`, weights × 0.8, every row but the
+    /// middle one non-empty, the middle one empty). `kinkFree` replaces the zero biases by 0.02 (see
+    /// `ToyProblem`); the Float-vs-reference tests cover the kink itself, where the code follows ReLU′(0) = 0.
+    func problem(seed: UInt64 = 7, kinkFree: Bool = false) -> ToyProblem {
+        ToyProblem(model: model, n: n, m: m, batchSize: batchSize, density: 0.6, weightScale: 0.8,
+                   seed: seed ^ UInt64(n * 1_000_003 + m * 1009 + batchSize), kinkFree: kinkFree, coverRows: true)
     }
 }
 
@@ -80,13 +49,16 @@ func unflatten(_ values: [Float], rows: Int) -> [[Double]] {
     return (0..<rows).map { r in values[(r * columns)..<((r + 1) * columns)].map(Double.init) }
 }
 
-/// Builds an `InstanceState` holding `problem`'s parameters and batch.
-func makeState(_ c: GradientCase, _ p: GradientCase.Problem) -> InstanceState {
-    let sampler = FeatureSampler(featureCount: c.n, probability: [Float](repeating: 1, count: c.n),
-                                 distribution: .independent, signed: c.model == .abs)
-    let state = InstanceState(model: c.model, featureCount: c.n, hiddenCount: c.m, importance: p.importance,
+/// Builds an `InstanceState` holding `p`'s parameters and (as CSR) its batch.
+func makeState(_ p: ToyProblem) -> InstanceState {
+    let sampler = FeatureSampler(featureCount: p.n, probability: [Float](repeating: 1, count: p.n),
+                                 distribution: .independent, signed: p.model == .abs)
+    let state = InstanceState(model: p.model, featureCount: p.n, hiddenCount: p.m, importance: p.importance,
                               sampler: sampler, dataStream: RandomStream(seed: 1),
-                              W: p.W.flatMap { $0 }, W2: p.W2?.flatMap { $0 }, bias: p.bias, batchSize: c.batchSize)
+                              W: p.flatW, W2: p.flatW2, bias: p.bias, batchSize: p.batch.count)
     state.batch = SparseBatch(dense: p.batch)
     return state
 }
+
+/// Builds an `InstanceState` holding `problem`'s parameters and batch.
+func makeState(_ c: GradientCase, _ p: ToyProblem) -> InstanceState { makeState(p) }

@@ -4,10 +4,11 @@ import TMSCore
 import TMSTestSupport
 @testable import TMSModels
 
-// The fast Float fused pass (InstanceState+Pass.swift) against the Double reference.
+// The fast Float pass (InstanceState+Pass.swift and its phases in +Forward, +Backward, +Fused) and Adam
+// (Adam.swift) against the Double reference.
 
 /// Relative error of the Float gradient against the reference, measured against the reference gradient's norm.
-private func gradientError(_ c: GradientCase, _ p: GradientCase.Problem)
+private func gradientError(_ c: GradientCase, _ p: ToyProblem)
     -> (loss: Double, referenceLoss: Double, error: Double, referenceNorm: Double) {
     let state = makeState(c, p)
     let loss = state.pass(computeGradients: true)
@@ -37,8 +38,9 @@ func floatPassLossMatchesDoubleReference(_ c: GradientCase) {
     let state = makeState(c, p)
     let lossWithoutGradients = state.pass(computeGradients: false)
     let r = gradientError(c, p)
-    // The sparse pass sums I·x′² densely and corrects at the present inputs by I·((x′ − t)² − x′²), so Float32
-    // rounding is relative to the magnitude of those terms, mean I·t², not only to the (possibly tiny) loss.
+    // The loss sweep sums I·(x′ − t)² in Float32 over each feature's rows (two lane-wise accumulators, then a
+    // Double sum over features), so rounding is relative to the size of the terms, up to mean I·t² where
+    // x′ ≈ 0, not only to the (possibly tiny) loss.
     let targets = p.batchDouble.map { $0.map { Swift.abs($0) } }
     let magnitude = targets.reduce(0) { acc, row in acc + zip(row, p.importanceDouble).reduce(0) { $0 + $1.1 * $1.0 * $1.0 } }
         / Double(c.batchSize * c.n)
@@ -77,8 +79,8 @@ func parametersRoundTripThroughInstanceStateLayout(model: ModelKind) {
 @Test func floatPassOnEmptyRowsGivesBiasOnlyLoss() {
     // All-zero inputs: x′ = ReLU(b); loss = mean_i I_i ReLU(b_i)²; ∂b_i = 2 I_i ReLU(b_i) / n (B = 1), ∂W = 0.
     let c = GradientCase(model: .reluOutput, n: 3, m: 2, batchSize: 1)
-    let p = GradientCase.Problem(W: [[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]], W2: nil, bias: [0.5, -0.25, 0],
-                                 importance: [1, 2, 4], batch: [[0, 0, 0]])
+    let p = ToyProblem(model: c.model, W: [[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]], W2: nil, bias: [0.5, -0.25, 0],
+                       importance: [1, 2, 4], batch: [[0, 0, 0]])
     let state = makeState(c, p)
     let loss = state.pass(computeGradients: true)
     #expect(Swift.abs(loss - 0.25 / 3) < 1e-7)
@@ -92,8 +94,8 @@ func parametersRoundTripThroughInstanceStateLayout(model: ModelKind) {
 /// A tied n = 2, m = 1 state with W = (0.5, −0.25), b = (0.1, −0.2).
 private func tinyState(model: ModelKind = .linear) -> InstanceState {
     let c = GradientCase(model: model, n: 2, m: 1, batchSize: 1)
-    let p = GradientCase.Problem(W: [[0.5, -0.25]], W2: model == .abs ? [[0.3], [-0.4]] : nil, bias: [0.1, -0.2],
-                                 importance: [1, 1], batch: [[0.5, 0.5]])
+    let p = ToyProblem(model: model, W: [[0.5, -0.25]], W2: model == .abs ? [[0.3], [-0.4]] : nil, bias: [0.1, -0.2],
+                       importance: [1, 1], batch: [[0.5, 0.5]])
     return makeState(c, p)
 }
 

@@ -235,8 +235,11 @@ private final class ProgressRecorder: @unchecked Sendable {
         _ = try Trainer(config: config, threads: 2).train()
         Issue.record("training with lr 1e30 did not report divergence")
     } catch let error as TrainingError {
-        guard case .nonFiniteLoss(_, let seedIndex, let step) = error else { return }
-        #expect(seedIndex == 0)
+        guard case .nonFiniteLoss(_, let run, let runs, let step) = error else {
+            Issue.record("expected a non-finite loss, got \(error)")
+            return
+        }
+        #expect(run == 1 && runs == 1)
         #expect(step >= 1 && step < 20)
         #expect(error.description.hasPrefix("training diverged: the loss of instance "))
         #expect(!error.description.contains("\n"))
@@ -307,5 +310,63 @@ func firstStepsMatchADoubleTrainingLoopOnTheSameBatches(model: ModelKind) throws
             #expect(zip(trained2, W2.flatMap { $0 }).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "instance \(k) W2")
         }
         #expect(zip(result.weights.bias(instance: k).map(Double.init), b).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "instance \(k) b")
+    }
+}
+
+@Test func aFiniteButExplodedLossIsDivergenceNamingTheBestOfRun() {
+    // lr 1e3 on a linear model: the loss stays finite (~1e20) but ends far above where it started.
+    var config = smallConfig(model: .linear, bestOf: 2, steps: 20)
+    config.learningRate = 1e3
+    config.seed = 3
+    do {
+        let result = try Trainer(config: config, threads: 2).train()
+        Issue.record("training with lr 1e3 succeeded with final losses \(result.finalLoss)")
+    } catch let error as TrainingError {
+        guard case .lossExploded(let k, let run, let runs, let steps, let final, let reference) = error else {
+            Issue.record("expected an exploded loss, got \(error)")
+            return
+        }
+        #expect(k == 0 && run == 1 && runs == 2 && steps == 20)
+        #expect(final > Trainer.divergenceFactor * reference)
+        #expect(error.description.hasPrefix("training diverged: the final loss of instance 0 (best-of run 1 of 2) after 20 steps is "))
+        #expect(!error.description.contains("seed") && !error.description.contains("\n"))
+    } catch {
+        Issue.record("unexpected error \(error)")
+    }
+}
+
+@Test(arguments: [ModelKind.reluOutput, .abs])
+func aHugeLearningRateIsAnErrorNotASuccess(model: ModelKind) {
+    // lr 2e8 (issue: it used to exit 0 with a final loss of 1e34): some TrainingError, one line, no "seed".
+    var config = TrainingConfig.standard(model: model, featureCount: 5, hiddenCount: 2, featureProbabilities: [1, 0.1],
+                                         steps: 50, batchSize: 64, learningRate: 2e8, bestOf: 3, seed: 3)
+    config.evaluationBatches = 1
+    #expect {
+        try Trainer(config: config, threads: 2).train()
+    } throws: { error in
+        guard let error = error as? TrainingError else { return false }
+        return error.description.hasPrefix("training diverged: ") && error.description.contains("best-of run ")
+            && error.description.contains(" of 3)") && !error.description.contains("seed")
+    }
+}
+
+@Test func divergenceReferenceIsTheLargerOfFirstLossAndTheZeroModelLoss() {
+    // Zero-model loss Σ_i I_i p_i / (3n): p = 0.3, I = 1 → 0.1.
+    let config = TrainingConfig.standard(model: .reluOutput, featureCount: 4, hiddenCount: 2, featureProbabilities: [0.3])
+    #expect(Swift.abs(Trainer.divergenceReference(firstStepLoss: 0, config: config, instance: 0) - 0.1) < 1e-7)
+    #expect(Trainer.divergenceReference(firstStepLoss: 0.5, config: config, instance: 0) == 0.5)
+}
+
+@Test func loggedStepsAndRatesAreSafeForHugeStepCounts() {
+    var config = smallConfig(model: .linear, steps: Int.max)
+    config.lossLogPoints = 5
+    let steps = Trainer(config: config).loggedSteps
+    #expect(steps.count == 5 && steps.first == 0 && steps.last == Int.max - 1)
+    #expect(steps == steps.sorted() && Set(steps).count == 5)
+    for schedule in LearningRateSchedule.allCases {
+        for t in [0, Int.max / 2, Int.max - 1] {
+            let rate = schedule.rate(base: 1e-3, step: t, total: Int.max, warmup: 10)
+            #expect(rate.isFinite && rate >= 0 && rate <= 1e-3, "\(schedule) at step \(t): \(rate)")
+        }
     }
 }

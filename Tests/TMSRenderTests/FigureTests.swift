@@ -110,8 +110,8 @@ let tinyFigures: [NamedFigure] = [
     @Test func gramAndNormsMarksTheHiddenCount() {
         let svg = Figures.gramAndNorms(gram: gram, norms: [1, 1, 1, 1, 1], superposition: [], hiddenCount: 2, title: "t")
         #expect(svg.contains(">m = 2<"))
-        #expect(occurrences(of: "<title>feature ", in: svg) == 5)
-        #expect(occurrences(of: "<title>W", in: svg) == 25)
+        #expect(occurrences(of: ": ‖Wᵢ‖ = ", in: svg) == 5)
+        #expect(occurrences(of: ": Wᵢ·Wⱼ = ", in: svg) == 25)
     }
 
     @Test func dimensionalityPlotLabelsReferenceFractions() {
@@ -156,5 +156,75 @@ let tinyFigures: [NamedFigure] = [
         #expect(xmlProblem(Figures.neuronHeatmap(title: "", weights: [])) == nil)
         #expect(xmlProblem(Figures.neuronStackedBars(title: "", loadings: [])) == nil)
         #expect(xmlProblem(Figures.trainingAnimation2D(title: "", frames: [], importance: [])) == nil)
+    }
+}
+
+struct GeometryGraphTests {
+    @Test(arguments: [(1, 1.0, "dedicated"), (2, 0.5, "digon"), (3, 0.66, "triangle"), (4, 0.75, "tetrahedron"),
+                      (5, 0.41, "pentagon"), (8, 0.375, "square antiprism"), (22, 0.3, "22 features, D ≈ 0.3")])
+    func shapesAreNamedBySizeAndDimensionality(size: Int, d: Double, name: String) {
+        #expect(Figures.shapeName(size: size, meanDimensionality: d) == name)
+    }
+
+    @Test func groupsAreLabelledByShape() {
+        // Features 0, 1: an antipodal pair (|Ŵ_i·W_j| = 1, D = 1/2); feature 2 alone (D = 1); feature 3 not represented.
+        let svg = tinyFigures[3].render()
+        #expect(svg.contains(">digon</text>") && svg.contains(">dedicated</text>") && svg.contains(">not represented (1)</text>"))
+    }
+
+    @Test func largeGroupIsSpreadOutNotOnOneCircle() {
+        // A 30-node ring: every node linked to its two neighbours.
+        let n = 30
+        let edges = (0..<n).map { i in (0..<n).map { j in (abs(i - j) == 1 || abs(i - j) == n - 1) ? 0.5 : (i == j ? 1 : 0) } }
+        let svg = Figures.featureGeometryGraph(title: "ring", edgeWeights: edges, norms: Array(repeating: 1, count: n),
+                                               groups: Array(repeating: 0, count: n), threshold: 0.1)
+        #expect(xmlProblem(svg) == nil)
+        #expect(occurrences(of: "<title>features ", in: svg) == n)
+        let layout = Figures.forceLayout(members: Array(0..<n), weight: { edges[$0][$1] }, threshold: 0.1)
+        let distinct = Set(layout.map { "\(Int($0.x * 50)),\(Int($0.y * 50))" })
+        #expect(distinct.count == n)
+        #expect(layout.allSatisfy { $0.x >= 0 && $0.x <= 1 && $0.y >= 0 && $0.y <= 1 })
+    }
+}
+
+struct PhaseDiagramMarkTests {
+    @Test func disagreeingCellsAreCrossedAndBoundariesAreInTheLegend() {
+        let learned = PhaseDiagramPanel(title: "learned", xValues: [0.5, 2], yValues: [0.1, 0.9], phases: [[0, 1], [2, 2]],
+                                        boundaries: [[Point(0.5, 0.1), Point(2, 0.9)]], marked: [[false, true], [true, false]])
+        let svg = Figures.phaseDiagram(title: "n = 3, m = 2", panels: [learned], phaseNames: ["a", "b", "c"])
+        #expect(xmlProblem(svg) == nil)
+        #expect(occurrences(of: ": learned phase differs from theory</title>", in: svg) == 2)
+        #expect(svg.contains(">theory boundary</text>") && svg.contains(">learned phase differs from theory</text>"))
+    }
+}
+
+struct FeatureColourTests {
+    /// Distinct fill colours of the feature dots (circles with a "feature …" hover title).
+    func dotColours(_ svg: String) -> Set<String> {
+        Set(svg.components(separatedBy: "<circle ").dropFirst().map { $0.components(separatedBy: "</circle>")[0] }
+            .filter { $0.contains("<title>feature ") }.compactMap { piece in
+            piece.range(of: "fill=\"").map { String(piece[$0.upperBound...].prefix(7)) }
+        })
+    }
+
+    @Test func uniformImportanceGivesEachFeatureItsOwnLabelledColour() {
+        let svg = Figures.featureDiagram2D(panels: [FeatureDiagramPanel(title: "p", directions: pentagon, importance: [1, 1, 1, 1, 1])])
+        #expect(dotColours(svg).count == 5)
+        #expect(svg.contains(">feature 4</text>"))
+    }
+
+    @Test func varyingImportanceIsStretchedOverTheWholeColourMap() {
+        let svg = Figures.featureDiagram2D(panels: [featurePanel("p")])  // 0.9^i: 1 … 0.656
+        let colours = dotColours(svg)
+        #expect(colours.count == 5)
+        #expect(colours.contains(ColorMap.viridis.hex(at: 0)) && colours.contains(ColorMap.viridis.hex(at: 1)))
+        #expect(svg.contains(">0.656</text>") && svg.contains(">importance I"))
+    }
+
+    @Test func highlightedFeatureStandsOut() {
+        let svg = Figures.featureDiagram2D(panels: [FeatureDiagramPanel(title: "p", directions: pentagon, importance: [1, 1, 1, 1, 1])],
+                                           highlighted: 0)
+        #expect(dotColours(svg) == [Figures.highlightColor, "#7f8fa6"])
+        #expect(svg.contains(">feature 0</text>") && svg.contains(">other features</text>"))
     }
 }

@@ -60,4 +60,17 @@ func sampleReport(title: String = "intro: 5 features in 2 dimensions") -> HTMLRe
         #expect(occurrences(of: "class=\"fail\"", in: html) == 1)
         #expect(!html.contains("http"))
     }
+
+    @Test func indexPageSaysWhichRunsWereQuickAndShowsThumbnails() {
+        let html = HTMLReport.indexPage(title: "tms run all", entries: [
+            IndexEntry(name: "intro", href: "intro/report.html", summary: "5 → 2", passed: 3, failed: 0, quick: true,
+                       thumbnail: "intro/figures/feature-diagrams.svg"),
+            IndexEntry(name: "geometry", href: "geometry/report.html", summary: "D*", passed: 2, failed: 1),
+        ])
+        #expect(xmlProblem(html) == nil)
+        #expect(html.contains("1 of 2 runs used the reduced --quick settings"))
+        #expect(html.contains("<td>quick</td>") && html.contains("<td>full</td>"))
+        #expect(occurrences(of: "<img class=\"thumbnail\" src=\"intro/figures/feature-diagrams.svg\"", in: html) == 1)
+        #expect(html.contains(">3 of 3</td>") && html.contains(">2 of 3</td>") && html.contains("5 of 6 checks pass"))
+    }
 }

@@ -49,3 +49,27 @@ import Testing
         #expect(xmlProblem(svg) == nil)
     }
 }
+
+struct TypographyTests {
+    @Test func subscriptsBecomeTspansInFigureText() {
+        #expect(SVG.richText("Σ_{j≠i}(Ŵ_i·W_j)²") == "Σ<tspan baseline-shift=\"sub\" font-size=\"70%\">j≠i</tspan>(Ŵ"
+            + "<tspan baseline-shift=\"sub\" font-size=\"70%\">i</tspan>·W<tspan baseline-shift=\"sub\" font-size=\"70%\">j</tspan>)²")
+        #expect(SVG.richText("‖W‖_F²") == "‖W‖<tspan baseline-shift=\"sub\" font-size=\"70%\">F</tspan>²")
+        #expect(SVG.richText("snake_case & co") == "snake_case &amp; co")
+    }
+
+    @Test func hoverTitlesUseUnicodeScriptsWhereTheyExist() {
+        #expect(SVG.unicodeScripts("W_i·W_j = 0.5") == "Wᵢ·Wⱼ = 0.5")
+        #expect(SVG.unicodeScripts("‖W‖_F") == "‖W‖_F")
+        #expect(SVG.unicodeScripts("W_{k,i}") == "Wₖ,ᵢ")
+    }
+
+    @Test func reportTextHasSubscriptsAndNoSpecReferences() {
+        let html = HTMLReport(title: "t", sections: [ReportSection(heading: "W_i", html: "", caption: "Σ_{j≠i} x (SPEC §8)")],
+                              checks: [CheckRow(claim: "b_i ≈ p/2 (SPEC §8)", expected: "‖W₂..₄‖ < 0.5 (not represented, SPEC §5)",
+                                                measured: "x", passed: true)]).render()
+        #expect(!html.contains("SPEC"))
+        #expect(html.contains("<h2>W<sub>i</sub></h2>") && html.contains("Σ<sub>j≠i</sub> x</figcaption>"))
+        #expect(html.contains("b<sub>i</sub> ≈ p/2</td>") && html.contains("(not represented)</td>"))
+    }
+}

@@ -1,0 +1,75 @@
+import TMSCore
+
+/// How one instance's batches are drawn and how the pass reads them, decided once per instance (when its
+/// `InstanceState` is made) from the model's shape and the feature distribution. The sampler and the pass
+/// read it and decide nothing else about density; only the per-chunk choice of the output-gradient path
+/// (from the δ density measured on the previous batch) is left to the pass, with its threshold here.
+///
+/// Thresholds and the measurements behind them (release builds, AVX2; see docs/performance.md#batch-plan):
+/// - `skipBelow` = 0.05: below a common probability p, a batch is drawn by geometric skips over the
+///   flattened [row][feature] positions (one `log` per non-zero, cost ∝ non-zeros); at or above it (or with
+///   per-feature probabilities) by lane draws, ~0.2 ns per entry, ~50× cheaper than a skip per non-zero
+///   above p ≈ 0.05. This one changes the numbers a seed produces; it depends on the distribution only,
+///   never on the model, so the same data reach every model of a sweep.
+/// - `tinyModelSize` = 64 weights: models this small take the dense kernels at any density (a dense row costs
+///   less than the sparse path's lists, transposes and zeroing) and the fused small-model kernel.
+/// - the dense-input density 0.4·m/mPad: the dense input kernels' two products cost 2·n·m per row at near-peak
+///   speed, the sparse ones an mPad-wide axpy (~3× slower per FMA) per non-zero plus two small transposes
+///   (400→30: sparse inputs 2.6× faster at p = 0.04).
+/// - the dense-output-gradient density (0.1, or 0.3 for untied `abs`)·m/mPad: for 400→30 at p = 0.01 the
+///   sparse output path is ~5× cheaper at 2–5 % δ density but loses at 14 % (factor 0.1 beat 0.3 by ~10 %);
+///   for `abs` 100→40 at p = 0.03 it still wins at 17–22 % (0.3 beat 0.1 by ~10 %), its dense output side
+///   being two separate products. Without an output ReLU every δ is non-zero: always dense.
+struct BatchPlan: Sendable, Equatable {
+    /// How the sampler draws a batch (this decides the values a seed gives).
+    enum Drawing: Sendable, Equatable {
+        /// Independent features with per-feature probabilities, or one probability ≥ `skipBelow`.
+        case lanes
+        /// Independent features with one probability below `skipBelow`.
+        case skips
+        /// Correlated or anticorrelated pairs, drawn per pair (CSR only).
+        case pairs
+    }
+
+    static let skipBelow: Float = 0.05
+    static let tinyModelSize = 64
+
+    let drawing: Drawing
+    /// Whether training batches are drawn straight into a dense [n][stride] buffer (they then always take
+    /// the dense input kernels): lane draws, and skip draws for models that take dense inputs at that density.
+    let denseTrainingBatches: Bool
+    /// The input density of a CSR batch (evaluation, tests, pairs, skip draws) at or above which the dense
+    /// input kernels run (0 for tiny models: always).
+    let denseInputDensity: Double
+    /// Whether dense-input chunks take the fused small-model kernel.
+    let fusedKernel: Bool
+    /// The δ density below which the sparse output backward is tried (0: never).
+    let denseOutputGradientDensity: Double
+
+    /// The drawing for independent or paired features with these probabilities.
+    static func drawing(distribution: FeatureDistribution, probability: [Float]) -> Drawing {
+        guard distribution == .independent else { return .pairs }
+        guard let first = probability.first, probability.allSatisfy({ $0 == first }) else { return .lanes }
+        return first >= skipBelow ? .lanes : .skips
+    }
+
+    /// The plan for `model` with n features and m hidden units whose sampler draws batches by `drawing`
+    /// (`uniformProbability`: the common probability of independent features, if there is one).
+    init(model: ModelKind, featureCount n: Int, hiddenCount m: Int, drawing: Drawing, uniformProbability: Float?) {
+        let mPad = Double(roundUp(m, toMultipleOf: 8)), tiny = n * m <= Self.tinyModelSize
+        self.drawing = drawing
+        denseInputDensity = tiny ? 0 : 0.4 * Double(m) / mPad
+        fusedKernel = tiny
+        denseOutputGradientDensity = model.hasOutputReLU ? (model.isTied ? 0.1 : 0.3) * Double(m) / mPad : 0
+        switch drawing {
+        case .lanes: denseTrainingBatches = true
+        case .skips: denseTrainingBatches = Double(uniformProbability ?? 1) >= denseInputDensity
+        case .pairs: denseTrainingBatches = false
+        }
+    }
+
+    /// Whether a CSR batch with `nonZeros` of `entries` values takes the dense input kernels.
+    func takesDenseInputs(nonZeros: Int, entries: Int) -> Bool {
+        Double(nonZeros) / Double(max(1, entries)) >= denseInputDensity
+    }
+}

@@ -1,0 +1,225 @@
+import TMSCore
+
+// The forward phases of a chunk on the general kernels: scatter inputs, encode, decode + loss. Buffers are
+// batch-lane ([features or hidden][L], L = the workspace's lane stride) unless named row-major.
+
+/// Rows r0 ..< r0 + rows of a batch of B rows, padded to R (a multiple of 16; padded rows count for
+/// nothing), and the gradient scale 2s = 2/(B·n) of the mean loss.
+struct ChunkSpan {
+    let r0: Int, rows: Int, R: Int
+    let scale2: Float
+
+    init(chunk: Int, chunkRows: Int, batchSize B: Int, featureCount n: Int) {
+        r0 = chunk * chunkRows
+        rows = min(chunkRows, B - r0)
+        R = roundUp(rows, toMultipleOf: 16)
+        scale2 = 2 * Float(1 / Double(B * n))
+    }
+}
+
+/// Raw views of a CSR batch: entries of row r at `rowStart[r]..<rowStart[r+1]`.
+struct CSRView {
+    let rowStart: UnsafePointer<Int32>
+    let columns: UnsafePointer<Int32>
+    let values: UnsafePointer<Float>
+
+    /// The view from row `r0` on.
+    func rows(from r0: Int) -> CSRView { CSRView(rowStart: rowStart + r0, columns: columns, values: values) }
+
+    /// Calls `body(row, column, value)` for every entry of rows 0..<rows.
+    @inline(__always) func forEach(rows: Int, _ body: (Int, Int, Float) -> Void) {
+        for r in 0..<rows {
+            for e in Int(rowStart[r])..<Int(rowStart[r + 1]) { body(r, Int(columns[e]), values[e]) }
+        }
+    }
+}
+
+/// One chunk's inputs as the kernels read them.
+struct ChunkInputs {
+    /// x [n][denseStride] (batch-lane) when the dense input kernels run.
+    var dense: UnsafePointer<Float>?
+    var denseStride: Int
+    /// The chunk's rows 0..<rows as CSR: the sparse input kernels' inputs, or the rows scattered into the
+    /// workspace's `inputsT`.
+    var csr: CSRView?
+    /// Whether `csr` was scattered into `inputsT` (and must be cleared from it).
+    var scattered: Bool
+    /// The loss targets before |·|: x [n][targetStride] (batch-lane).
+    var targets: UnsafePointer<Float>
+    var targetStride: Int
+}
+
+/// |v| lane-wise by clearing the sign bits (a select on v < 0 was scalarised by LLVM in some kernels).
+@inline(__always) func absoluteValue(_ v: SIMD8<Float>) -> SIMD8<Float> {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+}
+
+/// Whether any lane is non-zero (−0 counts as zero): one `vptest` (a compare-and-`any` shared with other
+/// uses of the compare can compile to eight lane extracts).
+@inline(__always) private func anyNonZero(_ d: SIMD8<Float>) -> Bool {
+    unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4<UInt64>(repeating: 0x7FFF_FFFF_7FFF_FFFF) != .zero
+}
+
+/// For each 8-bit mask, the positions of its set bits in increasing order, one per byte (for compacting
+/// the rows of non-zero lanes). Written once, then only read.
+nonisolated(unsafe) private let laneCompaction: UnsafePointer<UInt64> = {
+    let table = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
+    for mask in 0..<256 {
+        var packed: UInt64 = 0, k: UInt64 = 0
+        for lane in 0..<8 where mask & (1 << lane) != 0 { packed |= UInt64(lane) << (8 * k); k += 1 }
+        table[mask] = packed
+    }
+    return UnsafePointer(table)
+}()
+
+/// Compile-time choices of the loss sweep: output ReLU, and |x| as the target (`abs`).
+protocol SweepKind { static var reluOut: Bool { get }; static var signed: Bool { get } }
+enum Linear: SweepKind { static var reluOut: Bool { false }; static var signed: Bool { false } }
+enum Relu: SweepKind { static var reluOut: Bool { true }; static var signed: Bool { false } }
+enum ReluSigned: SweepKind { static var reluOut: Bool { true }; static var signed: Bool { true } }
+
+extension InstanceState {
+    /// Scatter inputs: the chunk's x for the kernels. A dense batch is read in place (or, for the sparse
+    /// kernels, its chunk compacted to CSR); a CSR chunk is scattered into the zero buffer `inputsT` [n][L],
+    /// as the dense kernels' inputs or as the loss targets (`clearScatteredInputs` zeroes it again).
+    @inline(__always)
+    func scatterInputs(_ span: ChunkSpan, dense: Bool, workspace ws: PassWorkspace, csr batchCSR: CSRView?) -> ChunkInputs {
+        if let batch = denseInputs, denseBatchIsCurrent {
+            let x = UnsafePointer(batch + span.r0)
+            return ChunkInputs(dense: dense ? x : nil, denseStride: denseStride,
+                               csr: dense ? nil : compactToCSR(x, span, workspace: ws), scattered: false,
+                               targets: x, targetStride: denseStride)
+        }
+        let csr = batchCSR!.rows(from: span.r0), L = ws.laneStride, xT = ws.inputsT
+        csr.forEach(rows: span.rows) { r, i, v in xT[i * L + r] = v }
+        return ChunkInputs(dense: dense ? UnsafePointer(xT) : nil, denseStride: L, csr: csr, scattered: true,
+                           targets: UnsafePointer(xT), targetStride: L)
+    }
+
+    /// Zeroes what `scatterInputs` scattered into `inputsT`.
+    @inline(__always)
+    func clearScatteredInputs(_ inputs: ChunkInputs, _ span: ChunkSpan, workspace ws: PassWorkspace) {
+        guard inputs.scattered, let csr = inputs.csr else { return }
+        let L = ws.laneStride, xT = ws.inputsT
+        csr.forEach(rows: span.rows) { r, i, _ in xT[i * L + r] = 0 }
+    }
+
+    /// A dense chunk x [n][denseStride] as CSR rows in the workspace's CSR buffers.
+    private func compactToCSR(_ x: UnsafePointer<Float>, _ span: ChunkSpan, workspace ws: PassWorkspace) -> CSRView {
+        var count: Int32 = 0
+        ws.csrRowStart[0] = 0
+        for r in 0..<span.rows {
+            for i in 0..<n {
+                let v = x[i * denseStride + r]
+                if v != 0 { ws.csrColumns[Int(count)] = Int32(i); ws.csrValues[Int(count)] = v; count += 1 }
+            }
+            ws.csrRowStart[r + 1] = count
+        }
+        return CSRView(rowStart: ws.csrRowStart, columns: ws.csrColumns, values: ws.csrValues)
+    }
+
+    /// Encode: h = act(E x), x [n][R] → `hiddenT` [m][L]; from CSR inputs also row-major `hidden`
+    /// [R][mPad] (built first, one mPad-wide axpy per non-zero). Returns whether `hidden` was written.
+    func encode(_ inputs: ChunkInputs, _ span: ChunkSpan, workspace ws: PassWorkspace) -> Bool {
+        let R = span.R, L = ws.laneStride, hT = ws.hiddenT, h = ws.hidden
+        if let xT = inputs.dense {
+            Kernels.project(outputs: m, depth: n, rows: R, weights: encoder, weightStride: mPad,
+                            input: xT, inputStride: inputs.denseStride, bias: nil, output: hT, outputStride: L)
+            if model.hasHiddenReLU { Kernels.relu(hT, count: m * L) }
+            return false
+        }
+        h.update(repeating: 0, count: R * mPad)
+        inputs.csr!.forEach(rows: span.rows) { r, i, v in Kernels.axpy(mPad, v, encoder + i * mPad, h + r * mPad) }
+        if model.hasHiddenReLU { Kernels.relu(h, count: R * mPad) }
+        Kernels.transpose(rows: R, columns: m, h, sourceStride: mPad, into: hT, destinationStride: L)
+        return true
+    }
+
+    /// Decode: y = Dᵀh + b, `hiddenT` [m][L] → `outputsT` [n][L].
+    func decode(_ span: ChunkSpan, workspace ws: PassWorkspace) {
+        Kernels.project(outputs: n, depth: m, rows: span.R, weights: decoder, weightStride: nPad,
+                        input: ws.hiddenT, inputStride: ws.laneStride, bias: bias, output: ws.outputsT,
+                        outputStride: ws.laneStride)
+    }
+
+    /// Loss and output gradient, one `sweep` per feature over `outputsT` [n][L]: returns the chunk's
+    /// Σ_rows Σ_i I_i (x′_i − t_i)² and, when `gradBias` is given, writes δ to `deltasT` [n][L] and ∂b
+    /// [n], counts the non-zero δ and, when `listing`, lists their rows by feature (`deltaStart`,
+    /// `deltaRow`) for the sparse output backward.
+    func lossAndOutputGradients(_ span: ChunkSpan, _ inputs: ChunkInputs, gradBias: UnsafeMutablePointer<Float>?,
+                                listing: Bool, workspace ws: PassWorkspace) -> (loss: Double, deltaCount: Int) {
+        let L = ws.laneStride
+        var listCount = 0, loss = 0.0, deltaCount = 0
+        for j in 0..<n {
+            if listing { ws.deltaStart[j] = Int32(truncatingIfNeeded: listCount) }
+            let y = UnsafePointer(ws.outputsT + j * L), t = inputs.targets + j * inputs.targetStride
+            let d = gradBias == nil ? nil : ws.deltasT + j * L, list = listing ? ws.deltaRow : nil
+            let imp = importance[j]
+            let s = switch (model.hasOutputReLU, model.usesSignedInputs) {
+            case (true, true): Self.sweep(ReluSigned.self, y: y, target: t, delta: d, rows: span.rows, paddedRows: span.R,
+                                          importance: imp, scale2: span.scale2, list: list, listCount: &listCount)
+            case (true, false): Self.sweep(Relu.self, y: y, target: t, delta: d, rows: span.rows, paddedRows: span.R,
+                                           importance: imp, scale2: span.scale2, list: list, listCount: &listCount)
+            default: Self.sweep(Linear.self, y: y, target: t, delta: d, rows: span.rows, paddedRows: span.R,
+                                importance: imp, scale2: span.scale2, list: list, listCount: &listCount)
+            }
+            loss += Double(s.loss)
+            if let gradBias { gradBias[j] = s.deltaSum; deltaCount += s.nonZero }
+        }
+        if listing { ws.deltaStart[n] = Int32(truncatingIfNeeded: listCount) }
+        return (loss, deltaCount)
+    }
+
+    /// Loss and output gradient of one feature j over a chunk (batch-lane): returns Σ_r I_j (x′ − t)² over
+    /// the real rows, writes δ = 2 s I_j (x′ − t)·act′(y) (zero on padded rows) when `delta` is given, with
+    /// its sum and number of non-zeros, and appends the rows of the non-zero δ to `list` when given.
+    /// `Kind` fixes the output ReLU and the target's absolute value at compile time. (One loop of ~50 lines:
+    /// the loss, δ and the compaction share each vector's registers.)
+    static func sweep<Kind: SweepKind>(_ kind: Kind.Type, y: UnsafePointer<Float>, target: UnsafePointer<Float>,
+                                       delta: UnsafeMutablePointer<Float>?, rows: Int, paddedRows R: Int,
+                                       importance: Float, scale2: Float,
+                                       list: UnsafeMutablePointer<Int32>?, listCount: inout Int)
+        -> (loss: Float, deltaSum: Float, nonZero: Int) {
+        let imp = SIMD8<Float>(repeating: importance), gradScale = SIMD8<Float>(repeating: scale2 * importance)
+        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        var lossAcc0 = SIMD8<Float>.zero, lossAcc1 = SIMD8<Float>.zero, deltaAcc = SIMD8<Float>.zero
+        var nonZero = SIMD8<Int32>.zero
+        var count = listCount
+        let fullVectors = rows / 8
+        let compaction = laneCompaction
+        for v in 0..<(R / 8) {
+            let yv = Kernels.load8(y, 8 * v)
+            let out = Kind.reluOut ? yv.replacing(with: 0, where: yv .< 0) : yv
+            var t = Kernels.load8(target, 8 * v)
+            if Kind.signed { t = absoluteValue(t) }
+            var diff = out - t
+            if v >= fullVectors {
+                diff = diff.replacing(with: 0, where: lane .>= SIMD8<Int32>(repeating: Int32(rows - 8 * v)))
+            }
+            // Two accumulators (even and odd vectors) halve the FMA latency chain.
+            if v & 1 == 0 { lossAcc0 = lossAcc0.addingProduct(imp * diff, diff) } else { lossAcc1 = lossAcc1.addingProduct(imp * diff, diff) }
+            guard let delta else { continue }
+            var d = gradScale * diff
+            if Kind.reluOut { d = d.replacing(with: 0, where: yv .<= 0) }
+            Kernels.store8(d, delta, 8 * v)
+            deltaAcc += d
+            nonZero &+= SIMD8<Int32>.zero.replacing(with: 1, where: d .!= 0)
+            guard let list, anyNonZero(d) else { continue }
+            // Branchless compaction: the 8-bit mask of non-zero lanes selects, from a table, their positions;
+            // all 8 candidate rows are stored at once and the count advances by the number of non-zeros.
+            // (Swift has no movemask: `any` on a SIMDMask and loops over its lanes compiled to per-lane
+            // extracts and branches, 3–4× the cost of the whole sweep; compacting every vector without the
+            // test measured slower still.)
+            let laneBits = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+            let m = SIMD8<UInt32>.zero.replacing(with: laneBits, where: d .!= 0)
+            let half = m.lowHalf | m.highHalf, quarter = half.lowHalf | half.highHalf
+            let mask = Int(quarter[0] | quarter[1])
+            let positions = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(compaction[mask], to: SIMD8<UInt8>.self))
+            UnsafeMutableRawPointer(list + count).storeBytes(of: positions &+ Int32(truncatingIfNeeded: 8 * v),
+                                                             as: SIMD8<Int32>.self)
+            count &+= mask.nonzeroBitCount
+        }
+        listCount = count
+        return ((lossAcc0 + lossAcc1).sum(), deltaAcc.sum(), Int(nonZero.wrappedSum()))
+    }
+}

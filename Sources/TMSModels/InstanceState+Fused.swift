@@ -1,0 +1,212 @@
+import TMSCore
+
+/// A model's structure as compile-time constants, for the fused small-model kernel.
+protocol ModelFlags { static var tied: Bool { get }; static var reluHidden: Bool { get }; static var reluOut: Bool { get }; static var signed: Bool { get } }
+// Computed, not `static let`: stored statics are lazily initialised globals, checked on every access.
+enum LinearModel: ModelFlags {
+    static var tied: Bool { true }; static var reluHidden: Bool { false }; static var reluOut: Bool { false }; static var signed: Bool { false }
+}
+enum ReluOutputModel: ModelFlags {
+    static var tied: Bool { true }; static var reluHidden: Bool { false }; static var reluOut: Bool { true }; static var signed: Bool { false }
+}
+enum ReluHiddenModel: ModelFlags {
+    static var tied: Bool { true }; static var reluHidden: Bool { true }; static var reluOut: Bool { true }; static var signed: Bool { false }
+}
+enum AbsModel: ModelFlags {
+    static var tied: Bool { false }; static var reluHidden: Bool { true }; static var reluOut: Bool { true }; static var signed: Bool { true }
+}
+
+/// Where the fused kernel keeps the parameters it reads and the per-vector values and lane-wise gradient
+/// sums it writes. Two kinds: `FixedScratch` (n and m known at compile time: loops unroll and everything
+/// lives in registers) and `WorkspaceScratch` (any n·m up to `InstanceState.fusedModelLimit`, in L1).
+/// The kernel's arithmetic is written once, in `InstanceState.fusedRows`, for both.
+protocol FusedScratch {
+    associatedtype Vectors: FusedVectors
+    var n: Int { get }
+    var m: Int { get }
+    /// Storage for one vector of 8 rows' x, h and δ (fresh per vector: for fixed shapes, registers).
+    func makeVectors() -> Vectors
+    /// E_ik (encoder row i, hidden unit k), D_ik (decoder row i), b_i, I_i.
+    func encoderWeight(_ i: Int, _ k: Int) -> Float
+    func decoderWeight(_ i: Int, _ k: Int) -> Float
+    func bias(_ i: Int) -> Float
+    func importance(_ i: Int) -> Float
+    /// Lane-wise sums: ∂W [m][n] (tied: both products; `abs`: x·∂hᵀ), ∂W₂ [n][m] (`abs`), ∂b [n].
+    subscript(gradW k: Int, i: Int) -> SIMD8<Float> { get set }
+    subscript(gradW2 i: Int, k: Int) -> SIMD8<Float> { get set }
+    subscript(gradBias i: Int) -> SIMD8<Float> { get set }
+}
+
+/// Eight rows' x_i, h_k, δ_i.
+protocol FusedVectors {
+    subscript(x i: Int) -> SIMD8<Float> { get set }
+    subscript(h k: Int) -> SIMD8<Float> { get set }
+    subscript(delta i: Int) -> SIMD8<Float> { get set }
+}
+
+struct FixedVectors<let N: Int, let M: Int>: FusedVectors {
+    private var xv = InlineArray<N, SIMD8<Float>>(repeating: .zero), dv = InlineArray<N, SIMD8<Float>>(repeating: .zero)
+    private var hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
+    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) set { xv[i] = newValue } }
+    subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) set { hv[k] = newValue } }
+    subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) set { dv[i] = newValue } }
+}
+
+struct WorkspaceVectors: FusedVectors {
+    let xv, hv, dv: UnsafeMutablePointer<SIMD8<Float>>
+    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) nonmutating set { xv[i] = newValue } }
+    subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) nonmutating set { hv[k] = newValue } }
+    subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) nonmutating set { dv[i] = newValue } }
+}
+
+/// n = N, m = M at compile time: parameters copied into inline arrays, everything else in registers.
+struct FixedScratch<let N: Int, let M: Int>: FusedScratch {
+    var n: Int { N }
+    var m: Int { M }
+    private var enc = InlineArray<M, InlineArray<N, Float>>(repeating: InlineArray(repeating: 0))
+    private var dec = InlineArray<N, InlineArray<M, Float>>(repeating: InlineArray(repeating: 0))
+    private var b = InlineArray<N, Float>(repeating: 0), imp = InlineArray<N, Float>(repeating: 0)
+    private var gW = InlineArray<M, InlineArray<N, SIMD8<Float>>>(repeating: InlineArray(repeating: .zero))
+    private var gW2 = InlineArray<N, InlineArray<M, SIMD8<Float>>>(repeating: InlineArray(repeating: .zero))
+    private var gb = InlineArray<N, SIMD8<Float>>(repeating: .zero)
+
+    @inline(__always) init(_ state: InstanceState) {
+        for i in 0..<N {
+            for k in 0..<M { enc[k][i] = state.encoder[i * state.mPad + k]; dec[i][k] = state.decoderT[i * state.mPad + k] }
+            b[i] = state.bias[i]; imp[i] = state.importance[i]
+        }
+    }
+    @inline(__always) func makeVectors() -> FixedVectors<N, M> { FixedVectors() }
+    @inline(__always) func encoderWeight(_ i: Int, _ k: Int) -> Float { enc[k][i] }
+    @inline(__always) func decoderWeight(_ i: Int, _ k: Int) -> Float { dec[i][k] }
+    @inline(__always) func bias(_ i: Int) -> Float { b[i] }
+    @inline(__always) func importance(_ i: Int) -> Float { imp[i] }
+    subscript(gradW k: Int, i: Int) -> SIMD8<Float> { @inline(__always) get { gW[k][i] } @inline(__always) set { gW[k][i] = newValue } }
+    subscript(gradW2 i: Int, k: Int) -> SIMD8<Float> { @inline(__always) get { gW2[i][k] } @inline(__always) set { gW2[i][k] = newValue } }
+    subscript(gradBias i: Int) -> SIMD8<Float> { @inline(__always) get { gb[i] } @inline(__always) set { gb[i] = newValue } }
+}
+
+/// Any n and m: parameters read in place, values and sums in the workspace's `fused` buffer
+/// (x [n], h [m], δ [n], ∂W [m][n], ∂W₂ [n][m], ∂b [n], SIMD8 each), the sums zeroed on creation.
+struct WorkspaceScratch: FusedScratch {
+    let n: Int, m: Int, mPad: Int
+    let encoder, decoderT, biasValues, importanceValues: UnsafeMutablePointer<Float>
+    let xv, hv, dv, gW, gW2, gb: UnsafeMutablePointer<SIMD8<Float>>
+
+    @inline(__always) init(_ state: InstanceState, _ ws: PassWorkspace) {
+        n = state.n; m = state.m; mPad = state.mPad
+        encoder = state.encoder; decoderT = state.decoderT; biasValues = state.bias; importanceValues = state.importance
+        xv = ws.fused; hv = xv + n; dv = hv + m; gW = dv + n; gW2 = gW + m * n; gb = gW2 + n * m
+        gW.update(repeating: .zero, count: 2 * m * n + n)
+    }
+    @inline(__always) func makeVectors() -> WorkspaceVectors { WorkspaceVectors(xv: xv, hv: hv, dv: dv) }
+    @inline(__always) func encoderWeight(_ i: Int, _ k: Int) -> Float { encoder[i * mPad + k] }
+    @inline(__always) func decoderWeight(_ i: Int, _ k: Int) -> Float { decoderT[i * mPad + k] }
+    @inline(__always) func bias(_ i: Int) -> Float { biasValues[i] }
+    @inline(__always) func importance(_ i: Int) -> Float { importanceValues[i] }
+    subscript(gradW k: Int, i: Int) -> SIMD8<Float> {
+        @inline(__always) get { gW[k * n + i] } @inline(__always) nonmutating set { gW[k * n + i] = newValue }
+    }
+    subscript(gradW2 i: Int, k: Int) -> SIMD8<Float> {
+        @inline(__always) get { gW2[i * m + k] } @inline(__always) nonmutating set { gW2[i * m + k] = newValue }
+    }
+    subscript(gradBias i: Int) -> SIMD8<Float> { @inline(__always) get { gb[i] } @inline(__always) nonmutating set { gb[i] = newValue } }
+}
+
+extension InstanceState {
+    /// The largest n·m the fused kernel accepts (its per-row scratch lives in L1).
+    static let fusedModelLimit = 256
+
+    /// The fused small-model kernel for one chunk (same contract as `generalChunk`): every step of a row's
+    /// forward and backward pass in registers or L1 scratch, with no intermediate buffers, transposes or
+    /// per-product calls (for n·m of a few dozen those cost more than the arithmetic). The paper's small
+    /// shapes get n and m at compile time (4–5× faster than the general loops for n = 2, m = 1).
+    func fusedChunk<F: ModelFlags>(_ flags: F.Type, _ span: ChunkSpan, gradientBlock grads: UnsafeMutablePointer<Float>?,
+                                   workspace ws: PassWorkspace, csr batchCSR: CSRView?) -> Double {
+        grads?.update(repeating: 0, count: gradientCount)
+        lastDeltaCount = span.rows * n
+        let inputs = scatterInputs(span, dense: true, workspace: ws, csr: batchCSR)
+        defer { clearScatteredInputs(inputs, span, workspace: ws) }
+        let x = inputs.dense!, xs = inputs.denseStride
+        switch (n, m) {
+        case (2, 1): var s = FixedScratch<2, 1>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (3, 2): var s = FixedScratch<3, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (4, 2): var s = FixedScratch<4, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (5, 2): var s = FixedScratch<5, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (6, 2): var s = FixedScratch<6, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (6, 3): var s = FixedScratch<6, 3>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (3, 6): var s = FixedScratch<3, 6>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        default: var s = WorkspaceScratch(self, ws); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        }
+    }
+
+    /// The fused kernel's loop over a chunk's vectors of 8 rows [n][xs] (batch-lane): per vector, x (n
+    /// vectors), h = act(E x) (m), y = Dᵀh + b, the loss, δ (n), ∂h = D δ (m, masked behind a hidden ReLU)
+    /// and every weight gradient, summed lane-wise and reduced into `grads` at the end. Returns the chunk's
+    /// Σ_rows Σ_i I_i (x′_i − t_i)². One function of ~60 lines on purpose: encode, decode + loss and
+    /// backward share each vector's registers, which separate (non-inlined) phases would spill.
+    @inline(__always)
+    func fusedRows<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ s: inout S, x: UnsafePointer<Float>, xs: Int,
+                                                   _ span: ChunkSpan, _ grads: UnsafeMutablePointer<Float>?) -> Double {
+        let n = s.n, m = s.m, zero = SIMD8<Float>.zero
+        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        var loss0 = zero, loss1 = zero
+        let full = span.rows / 8
+        for v in 0..<(span.R / 8) {
+            var vec = s.makeVectors()
+            for i in 0..<n { vec[x: i] = Kernels.load8(x + i * xs, 8 * v) }
+            // Encode: h_k = act(Σ_i E_ik x_i), two FMA chains.
+            for k in 0..<m {
+                var a0 = zero, a1 = zero
+                var i = 0
+                while i + 1 < n {
+                    a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i])
+                    a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), vec[x: i + 1])
+                    i += 2
+                }
+                if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i]) }
+                let pre = a0 + a1
+                vec[h: k] = F.reluHidden ? pre.replacing(with: 0, where: pre .< 0) : pre
+            }
+            // Decode and loss: y_i = b_i + Σ_k D_ik h_k, x′ = act(y), δ_i = 2 s I_i (x′ − t)·act′(y).
+            let valid = v < full ? nil : lane .>= SIMD8<Int32>(repeating: Int32(span.rows - 8 * v))
+            for i in 0..<n {
+                var y = SIMD8<Float>(repeating: s.bias(i))
+                for k in 0..<m { y = y.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[h: k]) }
+                let out = F.reluOut ? y.replacing(with: 0, where: y .< 0) : y
+                let t = F.signed ? absoluteValue(vec[x: i]) : vec[x: i]
+                var diff = out - t
+                if let valid { diff = diff.replacing(with: 0, where: valid) }
+                let imp = s.importance(i)
+                if i & 1 == 0 { loss0 = loss0.addingProduct(SIMD8(repeating: imp) * diff, diff) } else { loss1 = loss1.addingProduct(SIMD8(repeating: imp) * diff, diff) }
+                var d = SIMD8<Float>(repeating: span.scale2 * imp) * diff
+                if F.reluOut { d = d.replacing(with: 0, where: y .<= 0) }
+                vec[delta: i] = d
+            }
+            guard grads != nil else { continue }
+            // Backward: ∂b += δ; ∂h_k = Σ_i D_ik δ_i (masked behind a hidden ReLU); ∂E_ik += x_i ∂h_k, and
+            // (paired with it) ∂D_ik += δ_i h_k.
+            for i in 0..<n { s[gradBias: i] += vec[delta: i] }
+            for k in 0..<m {
+                var a = zero
+                for i in 0..<n { a = a.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[delta: i]) }
+                let dh = F.reluHidden ? a.replacing(with: 0, where: vec[h: k] .<= 0) : a
+                if F.tied {
+                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh).addingProduct(vec[delta: i], vec[h: k]) }
+                } else {
+                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh) }
+                }
+            }
+            if !F.tied {
+                for i in 0..<n { for k in 0..<m { s[gradW2: i, k] = s[gradW2: i, k].addingProduct(vec[delta: i], vec[h: k]) } }
+            }
+        }
+        if let grads {
+            let gradDecoderT = grads + (F.tied ? 0 : n * mPad), gradBias = grads + n * mPad * (F.tied ? 1 : 2)
+            for k in 0..<m { for i in 0..<n { grads[i * mPad + k] = s[gradW: k, i].sum() } }
+            if !F.tied { for i in 0..<n { for k in 0..<m { gradDecoderT[i * mPad + k] = s[gradW2: i, k].sum() } } }
+            for i in 0..<n { gradBias[i] = s[gradBias: i].sum() }
+        }
+        return Double((loss0 + loss1).sum())
+    }
+}

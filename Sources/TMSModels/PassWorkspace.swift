@@ -1,0 +1,89 @@
+import TMSCore
+
+/// Scratch for one worker's passes over chunks of instances of one shape; allocated once, before training.
+///
+/// Buffers, for a chunk of R = `chunkRows` rows (batch-lane buffers are [features or hidden][laneStride],
+/// laneStride = R + 16):
+/// `inputsT` [n][R] (a CSR chunk made dense), `hiddenT` [m][R] and `hidden` [R][mPad] (h both ways),
+/// `outputsT` [n][R] (y), `deltasT` [n][R] (∂L/∂y), `hiddenGradT` [m][R] and `hiddenGrad` [R][mPad] (∂L/∂h),
+/// a CSR chunk (a dense chunk made sparse), the non-zero output gradients grouped by feature, and one
+/// gradient block.
+final class PassWorkspace: @unchecked Sendable {
+    let n: Int, m: Int, mPad: Int, rows: Int
+    /// Row stride of the batch-lane buffers.
+    let laneStride: Int
+    /// [n][laneStride], zero between chunks: a CSR chunk scattered for the dense kernels or as loss targets.
+    let inputsT: UnsafeMutablePointer<Float>
+    /// One chunk's gradient block.
+    let gradients: UnsafeMutablePointer<Float>
+    /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely).
+    let batch: UnsafeMutablePointer<Float>?
+    /// Scratch of the fused small-model kernel (`WorkspaceScratch`: x [n], h [m], δ [n], ∂W [m][n], ∂W₂ [n][m],
+    /// ∂b [n], SIMD8 each; one vector for models above `InstanceState.fusedModelLimit`).
+    let fused: UnsafeMutablePointer<SIMD8<Float>>
+    // The general kernels' buffers, allocated by `prepareGeneralBuffers` (small models only ever use the fused
+    // kernel, and an evaluation workspace per instance of a 400-instance grid would otherwise cost ~50 MB):
+    // hT [m][L], h [R][mPad], yT, δT [n][L], ∂hT [m][L], ∂h [R][mPad]; a CSR chunk (row starts [R + 1],
+    // columns and values [n·R]); rows of the non-zero δ by feature (`deltaRow[deltaStart[j]..<deltaStart[j+1]]`).
+    private struct GeneralBuffers {
+        let storage, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, csrValues: UnsafeMutablePointer<Float>
+        let csrRowStart, csrColumns, deltaStart, deltaRow: UnsafeMutablePointer<Int32>
+    }
+    private var general: GeneralBuffers?
+    private let generalCount: Int
+    var hiddenT: UnsafeMutablePointer<Float> { general!.hiddenT }
+    var hidden: UnsafeMutablePointer<Float> { general!.hidden }
+    var outputsT: UnsafeMutablePointer<Float> { general!.outputsT }
+    var deltasT: UnsafeMutablePointer<Float> { general!.deltasT }
+    var hiddenGradT: UnsafeMutablePointer<Float> { general!.hiddenGradT }
+    var hiddenGrad: UnsafeMutablePointer<Float> { general!.hiddenGrad }
+    var csrValues: UnsafeMutablePointer<Float> { general!.csrValues }
+    var csrRowStart: UnsafeMutablePointer<Int32> { general!.csrRowStart }
+    var csrColumns: UnsafeMutablePointer<Int32> { general!.csrColumns }
+    var deltaStart: UnsafeMutablePointer<Int32> { general!.deltaStart }
+    var deltaRow: UnsafeMutablePointer<Int32> { general!.deltaRow }
+
+    /// A workspace for passes over instances shaped like `state`; `training` adds the dense batch buffer and
+    /// allocates everything up front.
+    init(for state: InstanceState, training: Bool = false) {
+        n = state.n; m = state.m; mPad = state.mPad; rows = state.chunkRows
+        let R = rows, L = InstanceState.laneStride(rows: rows)
+        laneStride = L
+        inputsT = .allocate(capacity: max(1, state.n * L))
+        inputsT.initialize(repeating: 0, count: max(1, state.n * L))
+        gradients = .allocate(capacity: state.gradientCount)
+        gradients.initialize(repeating: 0, count: state.gradientCount)
+        let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 3 * state.n + state.m + 2 * state.n * state.m : 1
+        fused = .allocate(capacity: fusedCount)
+        fused.initialize(repeating: .zero, count: fusedCount)
+        batch = training && state.samplesTrainingBatchesDensely ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
+        generalCount = 2 * state.m * L + 2 * R * state.mPad + 2 * state.n * L + state.m * L + state.n * R
+        if training { prepareGeneralBuffers() }
+    }
+
+    /// Allocates the general kernels' buffers (once).
+    func prepareGeneralBuffers() {
+        guard general == nil else { return }
+        let R = rows, L = laneStride
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: generalCount)
+        storage.initialize(repeating: 0, count: generalCount)
+        var cursor = storage
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> { defer { cursor += count }; return cursor }
+        let rowStart = UnsafeMutablePointer<Int32>.allocate(capacity: R + 1)
+        rowStart.initialize(repeating: 0, count: R + 1)
+        general = GeneralBuffers(storage: storage, hiddenT: take(m * L), hidden: take(R * mPad), outputsT: take(n * L),
+                                 deltasT: take(n * L), hiddenGradT: take(m * L), hiddenGrad: take(R * mPad),
+                                 csrValues: take(n * R), csrRowStart: rowStart, csrColumns: .allocate(capacity: max(1, n * R)),
+                                 deltaStart: .allocate(capacity: n + 1),
+                                 deltaRow: .allocate(capacity: n * R + 8))  // + 8: compaction stores 8 rows at a time
+    }
+
+    deinit {
+        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate()
+        if let general {
+            general.storage.deallocate()
+            general.csrRowStart.deallocate(); general.csrColumns.deallocate()
+            general.deltaStart.deallocate(); general.deltaRow.deallocate()
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Testing
+import TMSCore
+@testable import TMSModels
+
+// BatchPlan: the one place that decides how an instance's batches are drawn and passed.
+
+@Test func drawingDependsOnTheDistributionAndProbabilitiesOnly() {
+    #expect(BatchPlan.drawing(distribution: .independent, probability: [0.05, 0.05]) == .lanes)
+    #expect(BatchPlan.drawing(distribution: .independent, probability: [0.049, 0.049]) == .skips)
+    #expect(BatchPlan.drawing(distribution: .independent, probability: [0.01, 0.02]) == .lanes)
+    #expect(BatchPlan.drawing(distribution: .correlatedPairs, probability: [0.3, 0.3]) == .pairs)
+    #expect(BatchPlan.drawing(distribution: .anticorrelatedPairs, probability: [0.01, 0.01]) == .pairs)
+    let sampler = FeatureSampler(featureCount: 3, probability: [0.01, 0.01, 0.01], distribution: .independent, signed: false)
+    #expect(sampler.drawing == .skips && !sampler.drawsLanes && sampler.samplesDensely)
+}
+
+@Test func planDecisionsForTheBenchmarkShapes() {
+    // 5→2 (tiny): dense and fused at any density, skip-drawn batches included.
+    let tiny = BatchPlan(model: .reluOutput, featureCount: 5, hiddenCount: 2, drawing: .skips, uniformProbability: 0.01)
+    #expect(tiny.denseTrainingBatches && tiny.fusedKernel && tiny.denseInputDensity == 0)
+    // 400→30 at p = 0.01: CSR training batches, dense inputs from 0.4·30/32 = 0.375, sparse δ below 0.09375.
+    let large = BatchPlan(model: .reluOutput, featureCount: 400, hiddenCount: 30, drawing: .skips, uniformProbability: 0.01)
+    #expect(!large.denseTrainingBatches && !large.fusedKernel)
+    #expect(large.denseInputDensity == 0.375 && large.denseOutputGradientDensity == 0.09375)
+    #expect(large.takesDenseInputs(nonZeros: 375, entries: 1000) && !large.takesDenseInputs(nonZeros: 374, entries: 1000))
+    // abs 100→40: the untied output side tries the sparse path up to 0.3.
+    let abs = BatchPlan(model: .abs, featureCount: 100, hiddenCount: 40, drawing: .lanes, uniformProbability: 0.3)
+    #expect(abs.denseTrainingBatches && abs.denseOutputGradientDensity == 0.3)
+    // No output ReLU: every δ is non-zero, never sparse; pairs are CSR.
+    let linear = BatchPlan(model: .linear, featureCount: 20, hiddenCount: 5, drawing: .pairs, uniformProbability: nil)
+    #expect(linear.denseOutputGradientDensity == 0 && !linear.denseTrainingBatches)
+}
