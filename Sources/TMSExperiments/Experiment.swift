@@ -117,7 +117,7 @@ extension Experiment {
 public let experimentCatalog: [any Experiment] = [
     IntroExperiment(), SparsitySweepExperiment(), FeaturesAcrossSparsityExperiment(),
     PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(),
-    ComputationExperiment(), PrivilegedBasisExperiment(), CorrelatedExperiment(),
+    CorrelatedExperiment(), PrivilegedBasisExperiment(), ComputationExperiment(),
 ]
 
 /// The experiment called `name`, or a one-line error listing the allowed names.

@@ -7,11 +7,12 @@ import Testing
 @Suite("Experiment catalog")
 struct CatalogTests {
     @Test func catalogHasTheIssuesNamesInOrder() {
-        #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform"])
+        #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
+                                                    "correlated", "privileged-basis", "computation"])
     }
 
     @Test func unknownNameIsAOneLineErrorListingTheNames() {
-        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, all")) {
+        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, all")) {
             try experiment(named: "pentagon")
         }
     }
