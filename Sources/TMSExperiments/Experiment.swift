@@ -117,7 +117,7 @@ extension Experiment {
 public let experimentCatalog: [any Experiment] = [
     IntroExperiment(), SparsitySweepExperiment(), FeaturesAcrossSparsityExperiment(),
     PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(),
-    CorrelatedExperiment(), PrivilegedBasisExperiment(), ComputationExperiment(),
+    CorrelatedExperiment(), PrivilegedBasisExperiment(), ComputationExperiment(), SAEExperiment(),
 ]
 
 /// The experiment called `name`, or a one-line error listing the allowed names.

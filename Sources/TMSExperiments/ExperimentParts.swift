@@ -65,9 +65,10 @@ extension GeometryExperiment {
 }
 
 extension NonUniformExperiment {
+    /// The free models and the two warm-started branches; `train` trains exactly these.
     public func partConfigs(_ options: ExperimentOptions) -> [(name: String, config: TrainingConfig)] {
         let free = config(options, steps: options.steps(full: 10_000, quick: 3_000), bestOf: options.quick ? 3 : 4)
-        let branch = config(options, steps: options.steps(full: 6_000, quick: 2_000), bestOf: 1)
+        let branch = config(options, steps: options.steps(full: 6_000, quick: 6_000), bestOf: 1)
         return [("free", free), ("pentagon", branch), ("digons", branch)]
     }
 }

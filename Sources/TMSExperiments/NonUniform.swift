@@ -36,8 +36,8 @@ public struct NonUniformExperiment: Experiment {
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
         let rho = ratios(options), K = rho.count
-        let free = try Trainer(config: config(options, steps: options.steps(full: 10_000, quick: 3_000), bestOf: options.quick ? 3 : 4),
-                               threads: options.threads).train { progress("free", $0) }
+        let configs = Dictionary(uniqueKeysWithValues: partConfigs(options).map { ($0.name, $0.config) })
+        let free = try Trainer(config: configs["free"]!, threads: options.threads).train { progress("free", $0) }
         // Branch starts: the regular pentagon (rotated so that feature i sits at angle 72°·i), and two digons.
         var pentagon: [Float] = [], digons: [Float] = []
         for _ in 0..<K {
@@ -50,11 +50,10 @@ public struct NonUniformExperiment: Experiment {
             // Rows (x, y); features 1,3 on ±x and 2,4 on ±y; feature 0 dropped.
             digons += [0, 1, 0, -1, 0, /* y: */ 0, 0, 1, 0, -1]
         }
-        let branchSteps = options.steps(full: 6_000, quick: 6_000)
         let bias = [Float](repeating: 0, count: 5 * K)
         var parts: [(name: String, run: TrainedRun)] = [("free", TrainedRun(result: free, experiment: name))]
         for (label, start) in [("pentagon", pentagon), ("digons", digons)] {
-            let c = config(options, steps: branchSteps, bestOf: 1)
+            let c = configs[label]!
             let weights = ToyModelWeights(model: .reluOutput, featureCount: 5, hiddenCount: 2, instanceCount: K, W: start, W2: nil, bias: bias)
             let result = try Trainer(config: c, threads: options.threads, initialWeights: weights).train { progress(label, $0) }
             parts.append((label, TrainedRun(result: result, experiment: name)))

@@ -294,5 +294,5 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     defer { try? FileManager.default.removeItem(at: dir) }
     let result = try runTMS(["run", "pentagons"], in: dir)
     #expect(result.status != 0)
-    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, all"])
+    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, sae, all"])
 }

@@ -8,11 +8,11 @@ import Testing
 struct CatalogTests {
     @Test func catalogHasTheIssuesNamesInOrder() {
         #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
-                                                    "correlated", "privileged-basis", "computation"])
+                                                    "correlated", "privileged-basis", "computation", "sae"])
     }
 
     @Test func unknownNameIsAOneLineErrorListingTheNames() {
-        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, all")) {
+        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, sae, all")) {
             try experiment(named: "pentagon")
         }
     }

@@ -19,16 +19,34 @@ import TMSModels
         return Double(svg[range.upperBound...].prefix { $0 != "\"" })
     }
 
-    @Test func gramGridStacksOnePanelPerInstanceIntoOneDocument() throws {
+    @Test func gramGridLaysSmallModelsOutAsOneColumnPerInstance() throws {
         let run = try tinyRun()
         let one = Plots.gramGrid(run, instances: [0], title: "t"), two = Plots.gramGrid(run, instances: [0, 1], title: "t")
-        #expect(one.components(separatedBy: "<svg ").count - 1 == 1)
-        #expect(two.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
-        #expect(two.components(separatedBy: "<svg ").count - 1 == 3)
+        for svg in [one, two] {
+            #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+            #expect(svg.components(separatedBy: "<svg ").count - 1 == 1)
+        }
+        // Columns side by side: one row of panels of the same height, each titled (both instances share
+        // 1 − S = 0.1, so their titles name the instance).
+        #expect(rootAttribute("height", of: two) == rootAttribute("height", of: one))
+        #expect(try #require(rootAttribute("width", of: two)) >= #require(rootAttribute("width", of: one)))
+        #expect(two.contains("instance 0") && two.contains("instance 1") && !one.contains("instance 1"))
+    }
+
+    @Test func gramGridStacksTopFeaturesAndHistogramsPerInstanceAboveTheLimit() throws {
+        let n = Plots.gramFeatureLimit + 40
+        let config = TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: 2,
+                                             featureProbabilities: [0.01, 0.01], importanceDecay: 1, steps: 2, batchSize: 4)
+        let run = TrainedRun(result: try Trainer(config: config, threads: 1).train())
+        let one = Plots.gramGrid(run, instances: [0], title: "t"), two = Plots.gramGrid(run, instances: [0, 1], title: "t")
+        // Per instance: the WᵀW of the 400 largest norms and the histograms, each a nested <svg> of the stack.
+        #expect(one.components(separatedBy: "<svg ").count - 1 == 3)
+        #expect(two.components(separatedBy: "<svg ").count - 1 == 5)
+        #expect(one.contains("the 400 largest") && one.contains("All \(n) features"))
         let height = try #require(rootAttribute("height", of: one))
         #expect(rootAttribute("height", of: two) == 2 * height)
-        #expect(rootAttribute("width", of: two) == rootAttribute("width", of: one))
-        #expect(two.contains("<svg x=\"0\" y=\"\(Int(height))\" "))
+        let offset = height == height.rounded() ? String(Int(height)) : String(height)
+        #expect(two.contains("<svg x=\"0\" y=\"\(offset)\" "))
     }
 
     @Test func neuronPlotsStackHeatmapAndBars() throws {
