@@ -122,8 +122,9 @@ extension Experiment {
 /// Every experiment, in the order `tms list` and `tms run all` use.
 public let experimentCatalog: [any Experiment] = [
     IntroExperiment(), SparsitySweepExperiment(), FeaturesAcrossSparsityExperiment(),
-    PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(), SAEExperiment(),
-    LearningDynamicsExperiment(), DoubleDescentExperiment(), AdversarialExperiment(),
+    PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(),
+    CorrelatedExperiment(), PrivilegedBasisExperiment(), ComputationExperiment(),
+    LearningDynamicsExperiment(), DoubleDescentExperiment(), AdversarialExperiment(), SAEExperiment(),
 ]
 
 /// The experiment called `name`, or a one-line error listing the allowed names.

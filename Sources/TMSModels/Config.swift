@@ -43,6 +43,22 @@ public enum FeatureDistribution: String, CaseIterable, Codable, Sendable {
     public var isPaired: Bool { self != .independent }
 }
 
+/// How the weights start (docs/models.md#initialisation). Biases start at 0 either way.
+public enum Initialisation: String, CaseIterable, Codable, Sendable {
+    /// Decodes a raw value; an unknown one is an error listing the allowed values.
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+
+    /// Xavier-normal with the fans of one instance's m×n matrix: σ = √(2/(n + m)), for every model (W₁ and
+    /// W₂ of `abs` alike). Independent of K.
+    case xavier
+    /// What the reference PyTorch code gets by initialising the whole 3-D instance tensor, whose fans count
+    /// the instance axis (PyTorch: fan_in = size(1)·r, fan_out = size(0)·r, r = product of the dims ≥ 2), so
+    /// it depends on K. Tied models: `xavier_normal_` on [K, n, m] (the paper's notebook), σ = √(2/(n·m + K·m)).
+    /// `abs`: `kaiming_uniform_` (a = 0, fan_in) on W₁ [K, m, n] and W₂ [K, n, m] (ARENA), U[−b, b] with
+    /// b = √2·√(3/(m·n)) for both, i.e. σ = √(2/(m·n)).
+    case reference
+}
+
 /// The optimiser. Defaults follow the ARENA exercises (Adam, lr 1e-3, no weight decay); the companion
 /// notebook of the paper used AdamW with weight decay 0.01.
 public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
@@ -139,6 +155,45 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evaluationBatches: Int = 8
     /// How many points of the loss curve to keep (evenly spaced, first and last step included).
     public var lossLogPoints: Int = 200
+    /// How the weights start: `xavier` (the default) or `reference` (PyTorch's 3-D fans, K-dependent).
+    public var initialisation: Initialisation = .xavier
+    /// A factor on the initial scale (σ for normal draws, the bound for uniform ones); 1 by default.
+    public var initScale: Double = 1
+
+    enum CodingKeys: String, CodingKey {
+        case model, featureCount, hiddenCount, instanceCount, featureProbability, importance, distribution, steps,
+             batchSize, learningRate, schedule, warmupSteps, optimizer, weightDecay, beta1, beta2, epsilon, bestOf,
+             seed, evaluationBatches, lossLogPoints, initialisation, initScale
+    }
+
+    /// Decodes every field; `initialisation` and `initScale` may be absent (folders written before they
+    /// existed), meaning `xavier` and 1, which is how those runs were initialised.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ModelKind.self, forKey: .model)
+        featureCount = try c.decode(Int.self, forKey: .featureCount)
+        hiddenCount = try c.decode(Int.self, forKey: .hiddenCount)
+        instanceCount = try c.decode(Int.self, forKey: .instanceCount)
+        featureProbability = try c.decode([[Float]].self, forKey: .featureProbability)
+        importance = try c.decode([[Float]].self, forKey: .importance)
+        distribution = try c.decode(FeatureDistribution.self, forKey: .distribution)
+        steps = try c.decode(Int.self, forKey: .steps)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        schedule = try c.decode(LearningRateSchedule.self, forKey: .schedule)
+        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
+        optimizer = try c.decode(OptimizerKind.self, forKey: .optimizer)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        beta1 = try c.decode(Double.self, forKey: .beta1)
+        beta2 = try c.decode(Double.self, forKey: .beta2)
+        epsilon = try c.decode(Double.self, forKey: .epsilon)
+        bestOf = try c.decode(Int.self, forKey: .bestOf)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        evaluationBatches = try c.decode(Int.self, forKey: .evaluationBatches)
+        lossLogPoints = try c.decode(Int.self, forKey: .lossLogPoints)
+        initialisation = try c.decodeIfPresent(Initialisation.self, forKey: .initialisation) ?? .xavier
+        initScale = try c.decodeIfPresent(Double.self, forKey: .initScale) ?? 1
+    }
 
     public init(model: ModelKind = .reluOutput, featureCount: Int = 5, hiddenCount: Int = 2, instanceCount: Int = 1,
                 featureProbability: [[Float]], importance: [[Float]],
@@ -218,7 +273,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             "featureProbability": "--feature-probability (or --sparsity)", "importance": "--importance-decay",
             "distribution": "--distribution", "steps": "--steps", "batchSize": "--batch-size", "learningRate": "--lr",
             "schedule": "--schedule", "warmupSteps": "--warmup-steps", "optimizer": "--optimizer",
-            "weightDecay": "--weight-decay", "bestOf": "--best-of",
+            "weightDecay": "--weight-decay", "bestOf": "--best-of", "initialisation": "--init", "initScale": "--init-scale",
         ]
         return flags[field].map { "\($0) / \(field)" } ?? field
     }
@@ -291,6 +346,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         guard warmupSteps < steps || schedule != .warmupCosine else {
             throw bad("warmupSteps", "\(warmupSteps) is invalid; it must be in 0..<\(steps) (the step count) for warmup-cosine")
+        }
+        guard initScale > 0 && initScale.isFinite && initScale <= 1e6 else {
+            throw bad("initScale", "\(initScale) is invalid; it must be a positive finite number at most 1e6")
         }
         guard beta1 >= 0 && beta1 < 1 else { throw bad("beta1", "\(beta1) is invalid; it must be in [0, 1)") }
         guard beta2 >= 0 && beta2 < 1 else { throw bad("beta2", "\(beta2) is invalid; it must be in [0, 1)") }

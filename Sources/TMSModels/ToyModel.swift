@@ -73,13 +73,53 @@ public struct ToyModelWeights: Sendable, Equatable {
         self.init(model: model, featureCount: n, hiddenCount: m, instanceCount: K, W: w.values, W2: w2, bias: b.values)
     }
 
-    /// Xavier-normal initialisation, std √(2/(n+m)) per matrix, biases 0 (docs/models.md#initialisation), drawn from `rng`.
-    /// Returns one instance's (W or W₁ [m][n], W₂ [n][m] or nil).
+    /// Xavier-normal initialisation, std √(2/(n+m)) per matrix, biases 0 (docs/models.md#initialisation),
+    /// drawn from `rng`. Returns one instance's (W or W₁ [m][n], W₂ [n][m] or nil).
     public static func initialParameters(model: ModelKind, featureCount n: Int, hiddenCount m: Int,
                                          rng: inout RandomStream) -> (W: [Float], W2: [Float]?) {
-        let std = (2.0 / Double(n + m)).squareRoot()
-        let w = (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) }
-        let w2 = model.isTied ? nil : (0..<(m * n)).map { _ in Float(rng.nextNormal() * std) }
-        return (w, w2)
+        initialParameters(model: model, featureCount: n, hiddenCount: m, instanceCount: 1, initialisation: .xavier,
+                          scale: 1, rng: &rng)
+    }
+
+    /// One instance's initial (W or W₁ [m][n], W₂ [n][m] or nil) under `initialisation`, every value times
+    /// `scale`. `xavier`: normal draws with σ = √(2/(n+m)), bit-identical to the form above when scale = 1.
+    /// `reference`: PyTorch's fans of the whole [K, …] tensor (docs/models.md#initialisation); normal draws for
+    /// the tied models, uniform U[−b, b] draws (one `nextUnitDouble` each, b(2u − 1)) for `abs`.
+    public static func initialParameters(model: ModelKind, featureCount n: Int, hiddenCount m: Int, instanceCount K: Int,
+                                         initialisation: Initialisation, scale: Double,
+                                         rng: inout RandomStream) -> (W: [Float], W2: [Float]?) {
+        let count = m * n
+        switch (initialisation, model.isTied) {
+        case (.xavier, _):
+            let std = (2.0 / Double(n + m)).squareRoot() * scale
+            let w = (0..<count).map { _ in Float(rng.nextNormal() * std) }
+            let w2 = model.isTied ? nil : (0..<count).map { _ in Float(rng.nextNormal() * std) }
+            return (w, w2)
+        case (.reference, true):
+            let std = referenceScale(model: model, featureCount: n, hiddenCount: m, instanceCount: K) * scale
+            return ((0..<count).map { _ in Float(rng.nextNormal() * std) }, nil)
+        case (.reference, false):
+            let bound = referenceScale(model: model, featureCount: n, hiddenCount: m, instanceCount: K) * scale
+            let w = (0..<count).map { _ in Float(bound * (2 * rng.nextUnitDouble() - 1)) }
+            let w2 = (0..<count).map { _ in Float(bound * (2 * rng.nextUnitDouble() - 1)) }
+            return (w, w2)
+        }
+    }
+
+    /// The `reference` initialisation's scale, from PyTorch's fans of a 3-D tensor [d₀, d₁, d₂]: fan_in = d₁·d₂,
+    /// fan_out = d₀·d₂. Tied: `xavier_normal_` (gain 1) on [K, n, m], σ = √(2/(fan_in + fan_out)) = √(2/(n·m + K·m)).
+    /// `abs`: `kaiming_uniform_` (a = 0, mode fan_in, gain √2) on W₁ [K, m, n] and W₂ [K, n, m]; fan_in = m·n for
+    /// both, so the bound is √2·√(3/(m·n)) = √(6/(m·n)) (σ = √(2/(m·n))). Returned: σ (tied) or the bound (abs).
+    public static func referenceScale(model: ModelKind, featureCount n: Int, hiddenCount m: Int, instanceCount K: Int) -> Double {
+        func fans(_ d: [Int]) -> (fanIn: Double, fanOut: Double) {
+            let receptive = Double(d[2...].reduce(1, *))
+            return (Double(d[1]) * receptive, Double(d[0]) * receptive)
+        }
+        if model.isTied {
+            let (fanIn, fanOut) = fans([K, n, m])
+            return (2 / (fanIn + fanOut)).squareRoot()
+        }
+        let gain = 2.0.squareRoot()
+        return gain * (3 / fans([K, m, n]).fanIn).squareRoot()
     }
 }

@@ -161,7 +161,9 @@ public struct Trainer: Sendable {
             let k = s / N, r = s % N
             var initStream = root.split(UInt64(k), UInt64(r), 0)
             var (w, w2) = ToyModelWeights.initialParameters(model: c.model, featureCount: c.featureCount,
-                                                             hiddenCount: c.hiddenCount, rng: &initStream)
+                                                             hiddenCount: c.hiddenCount, instanceCount: c.instanceCount,
+                                                             initialisation: c.initialisation, scale: c.initScale,
+                                                             rng: &initStream)
             var b = [Float](repeating: 0, count: c.featureCount)
             if let start = initialWeights {
                 w = start.weightMatrix(instance: k).values

@@ -9,6 +9,7 @@ extension ModelKind: ExpressibleByArgument {}
 extension FeatureDistribution: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+extension Initialisation: ExpressibleByArgument {}
 
 // Enum flags: ArgumentParser lists the allowed values in --help and in errors from `allCases`
 // (ExpressibleByArgument on a CaseIterable enum), so help text never repeats them by hand.
@@ -71,8 +72,8 @@ struct Train: ParsableCommand {
         instances with feature probability p = 20^(-t), t = 0…1.
 
         --config FILE re-runs a saved config.json (or a run folder's). With it, the training flags --model, \
-        --steps, --batch-size, --lr, --schedule, --warmup-steps, --optimizer, --weight-decay, --best-of and \
-        --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
+        --steps, --batch-size, --lr, --schedule, --warmup-steps, --optimizer, --weight-decay, --best-of, --init, \
+        --init-scale and --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
         --hidden, --instances, --feature-probability, --sparsity, --importance-decay, --distribution) are refused.
 
         Errors: one line 'tms: error: …', exit status 2, no folder written (docs/errors.md).
@@ -110,6 +111,11 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("best-of"), parsing: .unconditional,
             help: "Train N seeds per instance and keep the lowest-loss one (default 1).")
     var bestOf: Int?
+    @Option(name: .customLong("init"), parsing: .unconditional,
+            help: "Initialisation: xavier (sigma = sqrt(2/(n+m)) per instance) or reference (PyTorch's fans of the [K, ...] tensor, K-dependent; docs/models.md#initialisation) (default xavier).")
+    var initialisation: Initialisation?
+    @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Factor on the initial weight scale (default 1).")
+    var initScale: Double?
     @Option(parsing: .unconditional, help: "Random seed (default 0).") var seed: UInt64?
     @Option(parsing: .unconditional, help: "Worker threads (results do not depend on it; default: all cores).")
     var threads: Int = availableProcessorCount
@@ -144,6 +150,8 @@ struct Train: ParsableCommand {
         if let optimizer { c.optimizer = optimizer }
         if let weightDecay { c.weightDecay = weightDecay }
         if let bestOf { c.bestOf = bestOf }
+        if let initialisation { c.initialisation = initialisation }
+        if let initScale { c.initScale = initScale }
         if let seed { c.seed = seed }
         return c
     }

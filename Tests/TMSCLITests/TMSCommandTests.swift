@@ -247,7 +247,7 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     #expect(result.status == 0)
     #expect(result.stdoutLines.first?.hasPrefix("name") == true)
     let names = ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
-                 "learning-dynamics", "double-descent", "adversarial"]
+                 "correlated", "privileged-basis", "computation", "learning-dynamics", "double-descent", "adversarial", "sae"]
     for name in names {
         let line = try #require(result.stdoutLines.first { $0.hasPrefix(name + " ") }, "no line for \(name)")
         // Each row names a measured runtime (seconds or minutes) and the paper section it reproduces.
@@ -294,5 +294,5 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     defer { try? FileManager.default.removeItem(at: dir) }
     let result = try runTMS(["run", "pentagons"], in: dir)
     #expect(result.status != 0)
-    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, sae, learning-dynamics, double-descent, adversarial, all"])
+    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, all"])
 }

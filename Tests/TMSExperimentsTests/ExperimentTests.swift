@@ -7,12 +7,13 @@ import Testing
 @Suite("Experiment catalog")
 struct CatalogTests {
     @Test func catalogHasTheIssuesNamesInOrder() {
-        #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform", "sae",
-                                                      "learning-dynamics", "double-descent", "adversarial"])
+        #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
+                                                    "correlated", "privileged-basis", "computation", "learning-dynamics", "double-descent",
+                                                    "adversarial", "sae"])
     }
 
     @Test func unknownNameIsAOneLineErrorListingTheNames() {
-        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, sae, learning-dynamics, double-descent, adversarial, all")) {
+        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, all")) {
             try experiment(named: "pentagon")
         }
     }

@@ -1,0 +1,13 @@
+import Foundation
+import Testing
+@testable import TMSExperiments
+
+// Correlated.swift: correlated and anticorrelated pairs, the collapse study.
+
+@Suite struct CorrelatedTests {
+    @Test func correlatedQuickPassesItsChecks() throws {
+        let checks = try quickChecks(CorrelatedExperiment())
+        #expect(checks.count == 4)
+        for c in checks { #expect(c.passed, "\(c.claim): \(c.measured)") }
+    }
+}
