@@ -173,13 +173,15 @@ public struct Trainer: Sendable {
     }
 
     /// The evaluation loss of every slot, on the same fresh batches (`split(k, 2^40)`) for every run of an
-    /// instance. An instance evaluated on compacted rows (`evaluatesOnNonEmptyRows`) is one work item (its
-    /// runs share the draws); any other is one item per run.
+    /// instance. An instance is one work item (its runs share the draws) when it is evaluated on compacted
+    /// rows (`evaluatesOnNonEmptyRows`) or when instances are at least as many as threads; otherwise each run
+    /// is one (the same draws, made once per run). Either way each run's loss is the same, bit for bit.
     private func evaluate(_ states: [InstanceState]) -> [Double] {
         let c = config, N = c.bestOf
         let root = RandomStream(seed: c.seed)
         let items: [(k: Int, runs: Range<Int>)] = (0..<c.instanceCount).flatMap { k -> [(k: Int, runs: Range<Int>)] in
-            c.evaluatesOnNonEmptyRows(states[k * N].sampler) ? [(k, 0..<N)] : (0..<N).map { (k, $0..<($0 + 1)) }
+            c.evaluatesOnNonEmptyRows(states[k * N].sampler) || c.instanceCount >= threads
+                ? [(k, 0..<N)] : (0..<N).map { (k, $0..<($0 + 1)) }
         }
         var loss = [Double](repeating: 0, count: states.count)
         loss.withUnsafeMutableBufferPointer { buf in
@@ -385,13 +387,26 @@ extension TrainingConfig {
     /// (docs/performance.md#final-evaluation).
     func evaluationLosses(of states: [InstanceState], batches: Int, stream: RandomStream) -> [Double] {
         guard let first = states.first else { return [] }
-        guard evaluatesOnNonEmptyRows(first.sampler) else {
-            return states.map { state in
-                var s = stream
-                return evaluationLoss(of: state, batches: batches, stream: &s)
-            }
-        }
         let B = batchSize, n = featureCount
+        guard evaluatesOnNonEmptyRows(first.sampler) else {
+            if states.count == 1 {
+                var s = stream
+                return [evaluationLoss(of: first, batches: batches, stream: &s)]
+            }
+            // Each batch drawn once and passed by every state: the same passes as `evaluationLoss` per state.
+            var stream = stream, batch = SparseBatch(batchSize: B, featureCount: n)
+            let placeholder = SparseBatch(batchSize: 1, featureCount: n)
+            var totals = [Double](repeating: 0, count: states.count)
+            for _ in 0..<batches {
+                first.sampler.sample(batchSize: B, into: &batch, rng: &stream)
+                for (i, state) in states.enumerated() {
+                    state.batch = batch
+                    totals[i] += state.pass(computeGradients: false)
+                    state.batch = placeholder  // so that `batch` is uniquely held again (no copy on the next draw)
+                }
+            }
+            return totals.map { $0 / Double(batches) }
+        }
         var stream = stream
         let emptyRowLoss = states.map { state -> Double in
             state.batch = SparseBatch(batchSize: 1, featureCount: n)

@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
         steps after a warm-up, on all threads and on one. Whole processes (wall clock of a child process, \
         start to exit, everything a user waits for): T `tms train` 400→30, 8 instances, p = 0.01, 1,500 \
         steps, default importance 0.9 (train, final evaluation, report, write); S `tms sae --no-report` on \
-        T's run (8 SAEs of 800 latents, 1,000 steps). Run it from a release build: \
+        T's run (8 SAEs of 120 latents, 500 steps). Run it from a release build: \
         swift run -c release tms bench.
         """)
 
@@ -216,9 +216,9 @@ struct WholeProcessBench {
                                   "--quiet", "--out", trainRun], instanceSteps: 8 * steps))
         }
         if names.contains("S") {
-            let steps = scaled(1000)
-            rows.append(try time("S", "tms sae on T's run, 8 SAEs 30→800, no report",
-                                 ["sae", "--model-run", trainRun, "--steps", String(steps), "--threads", String(threads),
+            let steps = scaled(500)
+            rows.append(try time("S", "tms sae on T's run, 8 SAEs 30→120, no report",
+                                 ["sae", "--model-run", trainRun, "--latents", "120", "--steps", String(steps), "--threads", String(threads),
                                   "--no-report", "--out", folder.appendingPathComponent("sae").path],
                                  instanceSteps: 8 * steps))
         }
