@@ -185,11 +185,23 @@ public enum Benchmark {
     }
 
     /// CPU seconds used by the whole system (busy, all cores) and by this process (Linux only).
-    struct CPUTimes {
-        let systemBusy: Double
-        let process: Double
+    public struct CPUTimes {
+        public let systemBusy: Double
+        public let process: Double
 
-        static func now() -> CPUTimes? {
+        /// CPU seconds (user + system) of this process's waited-for children so far (Linux; nil elsewhere).
+        public static func childrenSeconds() -> Double? {
+            #if os(Linux)
+            var usage = rusage()
+            guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return nil }
+            return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+            #else
+            return nil
+            #endif
+        }
+
+        public static func now() -> CPUTimes? {
             #if os(Linux)
             guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
                   let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }

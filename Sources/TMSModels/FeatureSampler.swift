@@ -163,6 +163,32 @@ public struct FeatureSampler: Sendable {
         signed ? rng.nextUnitFloat() * 2 - 1 : rng.nextUnitFloat()
     }
 
+    /// Draws `batchSize` rows with exactly the draws `sample(batchSize:into:rng:)` makes for skip draws
+    /// (`drawing == .skips`), but appends only the non-empty rows to `rows` (whose `batchSize` grows by their
+    /// number) and returns how many it appended. Cost ∝ non-zeros, nothing per empty row: the evaluation of
+    /// very sparse instances (docs/performance.md#final-evaluation).
+    func appendNonEmptyRows(batchSize: Int, to rows: inout SparseBatch, rng: inout RandomStream) -> Int {
+        precondition(drawing == .skips && rows.rowStart.count == rows.batchSize + 1)
+        let n = featureCount
+        let logQ = log(1 - Double(uniformProbability!))
+        var position = rng.nextGeometricGap(logOneMinusP: logQ)
+        let total = batchSize * n
+        var lastRow = -1, appended = 0
+        while position < total {
+            let r = position / n
+            if r != lastRow {
+                lastRow = r; appended += 1
+                rows.batchSize += 1
+                rows.rowStart.append(rows.rowStart[rows.batchSize - 1])
+            }
+            rows.columns.append(Int32(position - r * n))
+            rows.values.append(magnitude(&rng))
+            rows.rowStart[rows.batchSize] += 1
+            position += 1 + rng.nextGeometricGap(logOneMinusP: logQ)
+        }
+        return appended
+    }
+
     /// Fills `batch` (reusing its storage) with `batchSize` fresh rows drawn from `rng`.
     public func sample(batchSize: Int, into batch: inout SparseBatch, rng: inout RandomStream) {
         batch.batchSize = batchSize

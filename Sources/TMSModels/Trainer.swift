@@ -175,16 +175,25 @@ public struct Trainer: Sendable {
     }
 
     /// The evaluation loss of every slot, on the same fresh batches (`split(k, 2^40)`) for every run of an
-    /// instance.
+    /// instance. An instance is one work item (its runs share the draws) when it is evaluated on compacted
+    /// rows (`evaluatesOnNonEmptyRows`) or when instances are at least as many as threads; otherwise each run
+    /// is one (the same draws, made once per run). Either way each run's loss is the same, bit for bit.
     private func evaluate(_ states: [InstanceState]) -> [Double] {
         let c = config, N = c.bestOf
         let root = RandomStream(seed: c.seed)
+        let items: [(k: Int, runs: Range<Int>)] = (0..<c.instanceCount).flatMap { k -> [(k: Int, runs: Range<Int>)] in
+            c.evaluatesOnNonEmptyRows(states[k * N].sampler) || c.instanceCount >= threads
+                ? [(k, 0..<N)] : (0..<N).map { (k, $0..<($0 + 1)) }
+        }
         var loss = [Double](repeating: 0, count: states.count)
         loss.withUnsafeMutableBufferPointer { buf in
             let out = UncheckedSendableBox(buf)
-            parallelFor(states.count, threads: threads) { s in
-                var stream = root.split(UInt64(s / N), 1 << 40)
-                out.value[s] = c.evaluationLoss(of: states[s], batches: c.evaluationBatchCount(instance: s / N), stream: &stream)
+            parallelFor(items.count, threads: threads) { i in
+                let (k, runs) = items[i]
+                let slots = runs.map { k * N + $0 }
+                let losses = c.evaluationLosses(of: slots.map { states[$0] }, batches: c.evaluationBatchCount(instance: k),
+                                                stream: root.split(UInt64(k), 1 << 40))
+                for (s, l) in zip(slots, losses) { out.value[s] = l }
             }
         }
         return loss
@@ -361,16 +370,89 @@ extension TrainingConfig {
         return total / Double(batches)
     }
 
+    /// Whether the final evaluation of an instance drawn by `sampler` keeps only the non-empty rows of its
+    /// batches: skip draws (one probability p < `BatchPlan.skipBelow`) with at least half the rows empty,
+    /// (1 − p)ⁿ ≥ 0.5. Every empty row has the same loss, so it is counted, not passed.
+    func evaluatesOnNonEmptyRows(_ sampler: FeatureSampler) -> Bool {
+        guard sampler.drawing == .skips, let p = sampler.uniformProbability else { return false }
+        return pow(1 - Double(p), Double(featureCount)) >= 0.5
+    }
+
+    /// The mean loss of each of `states`' current parameters (runs of one instance: same importance and
+    /// sampler) over the same `batches` fresh batches of `batchSize` rows drawn from `stream`.
+    ///
+    /// For very sparse instances (`evaluatesOnNonEmptyRows`) the batches are drawn with the same draws, but
+    /// only their non-empty rows are kept, packed into batches of at most `batchSize` rows and passed once
+    /// per state; an empty row's loss, Σ_i I_i·act(b_i)², is measured once (a one-row pass) and counted for
+    /// every empty row. The mean is the same sum over the same rows; only the float summation grouping
+    /// differs (rounding, ~1e-7 relative), and the cost is ∝ non-zeros instead of batches × rows
+    /// (docs/performance.md#final-evaluation).
+    func evaluationLosses(of states: [InstanceState], batches: Int, stream: RandomStream) -> [Double] {
+        guard let first = states.first else { return [] }
+        let B = batchSize, n = featureCount
+        guard evaluatesOnNonEmptyRows(first.sampler) else {
+            if states.count == 1 {
+                var s = stream
+                return [evaluationLoss(of: first, batches: batches, stream: &s)]
+            }
+            // Each batch drawn once and passed by every state: the same passes as `evaluationLoss` per state.
+            var stream = stream, batch = SparseBatch(batchSize: B, featureCount: n)
+            let placeholder = SparseBatch(batchSize: 1, featureCount: n)
+            var totals = [Double](repeating: 0, count: states.count)
+            for _ in 0..<batches {
+                first.sampler.sample(batchSize: B, into: &batch, rng: &stream)
+                for (i, state) in states.enumerated() {
+                    state.batch = batch
+                    totals[i] += state.pass(computeGradients: false)
+                    state.batch = placeholder  // so that `batch` is uniquely held again (no copy on the next draw)
+                }
+            }
+            return totals.map { $0 / Double(batches) }
+        }
+        var stream = stream
+        let emptyRowLoss = states.map { state -> Double in
+            state.batch = SparseBatch(batchSize: 1, featureCount: n)
+            return state.pass(computeGradients: false) * Double(n)
+        }
+        var sums = [Double](repeating: 0, count: states.count)
+        var pending = SparseBatch(batchSize: 0, featureCount: n)
+        var drawn = SparseBatch(batchSize: 0, featureCount: n)
+        var nonEmptyRows = 0
+        func flush() {
+            guard pending.batchSize > 0 else { return }
+            for (i, state) in states.enumerated() {
+                state.batch = pending
+                sums[i] += state.pass(computeGradients: false) * Double(pending.batchSize * n)
+            }
+            pending = SparseBatch(batchSize: 0, featureCount: n)
+        }
+        for _ in 0..<batches {
+            drawn.batchSize = 0
+            drawn.rowStart.removeAll(keepingCapacity: true); drawn.rowStart.append(0)
+            drawn.columns.removeAll(keepingCapacity: true); drawn.values.removeAll(keepingCapacity: true)
+            nonEmptyRows += first.sampler.appendNonEmptyRows(batchSize: B, to: &drawn, rng: &stream)
+            if pending.batchSize + drawn.batchSize > B { flush() }
+            let offset = Int32(pending.columns.count)
+            for r in 1..<(drawn.batchSize + 1) { pending.rowStart.append(offset + drawn.rowStart[r]) }
+            pending.columns.append(contentsOf: drawn.columns)
+            pending.values.append(contentsOf: drawn.values)
+            pending.batchSize += drawn.batchSize
+        }
+        flush()
+        let emptyRows = Double(batches * B - nonEmptyRows)
+        return states.indices.map { (sums[$0] + emptyRows * emptyRowLoss[$0]) / Double(batches * B * n) }
+    }
+
     /// The mean loss of `weights` on `batches` fresh batches per instance drawn from `seed` (no training):
     /// instance k's batches come from `RandomStream(seed).split(k)`.
     public func evaluate(_ weights: ToyModelWeights, batches: Int, seed: UInt64) -> [Float] {
         let root = RandomStream(seed: seed)
         return (0..<instanceCount).map { k in
-            var stream = root.split(UInt64(k))
+            let stream = root.split(UInt64(k))
             let state = instanceState(instance: k, W: weights.weightMatrix(instance: k).values,
                                       W2: weights.outputMatrix(instance: k)?.values, bias: weights.bias(instance: k),
                                       dataStream: stream)
-            return Float(evaluationLoss(of: state, batches: batches, stream: &stream))
+            return Float(evaluationLosses(of: [state], batches: batches, stream: stream)[0])
         }
     }
 }

@@ -16,14 +16,17 @@ struct Bench: ParsableCommand {
         Configurations (batch 1024): A relu-output 5→2, 10 instances, p = 20^-t; B 20→5, 7 instances, \
         1-S = 1…0.001; C 400→30, 8 instances, p = 0.01; D abs 100→40, 8 instances, p = 0.03; E 2→1, 400 \
         instances (a 20×20 phase grid); F 400→30, 8 instances, p = 1. Each is trained for a fixed number of \
-        steps after a warm-up, on all threads and on one. Run it from a release build: \
+        steps after a warm-up, on all threads and on one. Whole processes (wall clock of a child process, \
+        start to exit, everything a user waits for): T `tms train` 400→30, 8 instances, p = 0.01, 1,500 \
+        steps, default importance 0.9 (train, final evaluation, report, write); S `tms sae --no-report` on \
+        T's run (8 SAEs of 120 latents, 500 steps). Run it from a release build: \
         swift run -c release tms bench.
         """)
 
     @Flag(help: "Print one JSON object per configuration per line.") var json = false
     @Option(help: "Also run a baseline beside ours: pytorch (runs python3 Benchmarks/pytorch/bench.py).")
     var compare: BenchComparison?
-    @Option(help: "Comma-separated configurations to run (default all: A,B,C,D,E,F).") var configs: String = "A,B,C,D,E,F"
+    @Option(help: "Comma-separated configurations to run (default all: A,B,C,D,E,F,T,S; S needs T).") var configs: String = "A,B,C,D,E,F,T,S"
     @Option(name: .customLong("step-scale"), help: "Multiply every configuration's step counts (e.g. 0.1 for a quick look).")
     var stepScale: Double = 1
     @Option(help: "Worker threads for the main measurement (default: all cores).") var threads: Int = availableProcessorCount
@@ -41,10 +44,15 @@ struct Bench: ParsableCommand {
                 throw ConfigError("--step-scale \(stepScale) is invalid; it must be a positive number")
             }
             let all = BenchmarkConfiguration.standard(stepScale: stepScale)
-            let names = configs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+            let allNames = configs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+            let wholeNames = allNames.filter { WholeProcessBench.names.contains($0) }
+            if wholeNames.contains("S") && !wholeNames.contains("T") {
+                throw ConfigError("--configs S needs T (the SAE trains on T's run); give T,S")
+            }
+            let names = allNames.filter { !WholeProcessBench.names.contains($0) }
             let chosen = try names.map { name in
                 guard let c = all.first(where: { $0.name == name }) else {
-                    throw ConfigError("--configs \(name) is invalid; choose from \(all.map(\.name).joined(separator: ","))")
+                    throw ConfigError("--configs \(name) is invalid; choose from \((all.map(\.name) + WholeProcessBench.names).joined(separator: ","))")
                 }
                 return c
             }
@@ -77,12 +85,15 @@ struct Bench: ParsableCommand {
                     rows[i].speedupOverPytorch = rows[i].instanceStepsPerSecond / b.rate
                 }
             }
+            let whole = try WholeProcessBench(stepScale: stepScale, threads: threads).run(wholeNames)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+                for row in whole { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
             } else {
-                print(table(rows, peakSingle: peakSingle, peakAll: peakAll))
+                if !rows.isEmpty { print(table(rows, peakSingle: peakSingle, peakAll: peakAll)) }
+                if !whole.isEmpty { print(WholeProcessBench.table(whole)) }
             }
         }
     }
@@ -145,6 +156,93 @@ struct Bench: ParsableCommand {
         lines.append("other = CPU cores used by other processes during our timed steps (from /proc/stat).")
         lines.append(BenchmarkConfiguration.flopFormula + "; B = batch, n = features, m = hidden.")
         lines.append("Machine: \(Benchmark.machineDescription())")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One whole-process timing of `tms bench` (configurations T and S).
+struct WholeProcessRow: Codable {
+    let configuration: String
+    let title: String
+    let command: String
+    let threads: Int
+    /// Instances × steps trained by the process.
+    let instanceSteps: Int
+    /// Wall clock from start to exit of the child process.
+    let seconds: Double
+    /// `instanceSteps` / `seconds`: the rate a user sees, set-up, evaluation, report and writing included.
+    let instanceStepsPerSecond: Double
+    /// CPU cores used by other processes meanwhile (Linux; above ~0.15 the timing is disturbed).
+    let otherProcessesCores: Double?
+}
+
+/// Times whole `tms train` and `tms sae` processes (this executable, as a child process, into a temporary
+/// folder removed afterwards): what a user waits for, not only the training loop.
+struct WholeProcessBench {
+    static let names = ["T", "S"]
+    let stepScale: Double
+    let threads: Int
+
+    func run(_ names: [String]) throws -> [WholeProcessRow] {
+        guard !names.isEmpty else { return [] }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tms-bench-\(getpid())-\(UInt64.random(in: 0..<1 << 40))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func scaled(_ s: Int) -> Int { max(1, Int((Double(s) * stepScale).rounded())) }
+        let trainRun = folder.appendingPathComponent("train").path
+        var rows: [WholeProcessRow] = []
+        if names.contains("T") {
+            let steps = scaled(1500)
+            rows.append(try time("T", "tms train 400→30, 8 inst, p = 0.01, I = 0.9^i, with report",
+                                 ["train", "--features", "400", "--hidden", "30", "--instances", "8",
+                                  "--feature-probability", "0.01", "--steps", String(steps), "--threads", String(threads),
+                                  "--quiet", "--out", trainRun], instanceSteps: 8 * steps))
+        }
+        if names.contains("S") {
+            let steps = scaled(500)
+            rows.append(try time("S", "tms sae on T's run, 8 SAEs 30→120, no report",
+                                 ["sae", "--model-run", trainRun, "--latents", "120", "--steps", String(steps), "--threads", String(threads),
+                                  "--no-report", "--out", folder.appendingPathComponent("sae").path],
+                                 instanceSteps: 8 * steps))
+        }
+        return rows
+    }
+
+    /// Runs this executable with `arguments` (output discarded) and times it from start to exit.
+    private func time(_ name: String, _ title: String, _ arguments: [String], instanceSteps: Int) throws -> WholeProcessRow {
+        printError("bench: \(name) \(title): tms \(arguments.joined(separator: " "))")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/")
+                                    ? CommandLine.arguments[0] : "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        let before = Benchmark.CPUTimes.now(), childBefore = Benchmark.CPUTimes.childrenSeconds()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        do { try process.run() } catch {
+            throw ConfigError("could not run \(process.executableURL!.path): \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let after = Benchmark.CPUTimes.now()
+        guard process.terminationStatus == 0 else {
+            throw ConfigError("configuration \(name): tms \(arguments[0]) failed with exit status \(process.terminationStatus)")
+        }
+        var other: Double?
+        if let a = before, let b = after, let c0 = childBefore, let c1 = Benchmark.CPUTimes.childrenSeconds() {
+            other = max(0, ((b.systemBusy - a.systemBusy) - (c1 - c0) - (b.process - a.process)) / seconds)
+        }
+        return WholeProcessRow(configuration: name, title: title, command: "tms " + arguments.joined(separator: " "),
+                               threads: threads, instanceSteps: instanceSteps, seconds: seconds,
+                               instanceStepsPerSecond: Double(instanceSteps) / seconds, otherProcessesCores: other)
+    }
+
+    static func table(_ rows: [WholeProcessRow]) -> String {
+        var lines = ["Whole processes (wall clock, start to exit):"]
+        for r in rows {
+            let title = r.title.count >= 50 ? r.title : r.title + String(repeating: " ", count: 50 - r.title.count)
+            lines.append(r.configuration + "   " + title + String(format: " %8.2f s %12.0f inst-steps/s", r.seconds, r.instanceStepsPerSecond)
+                         + "   other " + (r.otherProcessesCores.map { String(format: "%.2f", $0) } ?? "-"))
+        }
         return lines.joined(separator: "\n")
     }
 }
