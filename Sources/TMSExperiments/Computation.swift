@@ -19,6 +19,7 @@ public struct ComputationExperiment: Experiment {
     public let name = "computation"
     public let reproduces = "§\"Computation in Superposition\": the abs model; ReLU(x)/ReLU(−x) pairs, polysemanticity growing with sparsity, the asymmetric motif (init: reference)"
     public let measuredRuntime = "2 min"
+    public let mainFigure: String? = "n100-m40-neurons.svg"
     public let outputs = "W₁/W₂ neuron bars per part and sparsity, polysemantic-neuron table, motifs found, loss curves"
 
     static let densities: [Float] = [1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001]

@@ -20,6 +20,7 @@ public struct DoubleDescentExperiment: Experiment {
     public let name = "double-descent"
     public let reproduces = "Henighan et al. 2023 (after Elhage et al. 2022 §\"Superposition and Memorization\"): test loss, weight norm and data vs feature geometry across training-set size T"
     public let measuredRuntime = "3 min"
+    public let mainFigure: String? = "loss-vs-T.svg"
     public let outputs = "test/train loss and ‖W‖_F against T, data-point and feature diagrams per T; double-descent.safetensors"
 
     struct Setting { var n: Int; var density: Float; var sizes: [Int]; var steps: Int; var warmup: Int; var testSize: Int; var learningRate: Double }
@@ -85,10 +86,22 @@ public struct DoubleDescentExperiment: Experiment {
 
     struct Row { var T: Int; var W: Matrix; var bias: [Float]; var train: Double; var test: Double; var weightNorm: Double }
 
-    func rows(_ data: ExperimentData, options: ExperimentOptions) -> [Row]? {
+    /// The trained models of every T, read from `double-descent.safetensors`; throws a ``RunFolderError`` when
+    /// the file is missing, damaged or of other shapes than the setting's.
+    func rows(_ data: ExperimentData, options: ExperimentOptions) throws -> [Row] {
         let s = setting(options)
-        guard let bytes = data.extras["double-descent.safetensors"], let (t, _) = try? Safetensors.decode([UInt8](bytes)),
-              let W = t["W"], let b = t["b_final"], let train = t["train_loss"], W.shape == [s.sizes.count, 2, s.n] else { return nil }
+        guard let bytes = data.extras["double-descent.safetensors"] else {
+            throw RunFolderError("double-descent.safetensors is missing")
+        }
+        let t: [String: Tensor]
+        do { t = try Safetensors.decode([UInt8](bytes)).tensors } catch {
+            throw RunFolderError("double-descent.safetensors: \(error)")
+        }
+        let K = s.sizes.count
+        guard let W = t["W"], let b = t["b_final"], let train = t["train_loss"], W.shape == [K, 2, s.n],
+              b.shape == [K, s.n], train.shape == [K] else {
+            throw RunFolderError("double-descent.safetensors needs W [\(K), 2, \(s.n)], b_final [\(K), \(s.n)] and train_loss [\(K)]")
+        }
         let test = Self.testSet(s, seed: options.seed), size = 2 * s.n
         return s.sizes.indices.map { i in
             let Wi = Matrix(rowCount: 2, columnCount: s.n, values: Array(W.values[(i * size)..<((i + 1) * size)]))
@@ -113,10 +126,7 @@ public struct DoubleDescentExperiment: Experiment {
 
     public func analyse(_ data: ExperimentData, options: ExperimentOptions) throws -> ExperimentAnalysis {
         let s = setting(options)
-        guard let rows = rows(data, options: options) else {
-            return ExperimentAnalysis(figures: [ReportFigure(heading: "Double descent", html: "<p>double-descent.safetensors is missing or damaged</p>")],
-                                      checks: [Check(claim: "double-descent data readable", expected: "double-descent.safetensors", measured: "missing or damaged", passed: false)])
-        }
+        let rows = try rows(data, options: options)
         var checks: [Check] = []
         let tests = rows.map(\.test), norms = rows.map(\.weightNorm)
         let peak = tests.indices.max { tests[$0] < tests[$1] }!

@@ -17,6 +17,7 @@ public struct PrivilegedBasisExperiment: Experiment {
     public let name = "privileged-basis"
     public let reproduces = "§\"Superposition in a Privileged Basis\": relu-hidden 10→5 neurons across sparsity, monosemantic when dense, feature pairs when sparse (init: xavier)"
     public let measuredRuntime = "33 s"
+    public let mainFigure: String? = "neurons.svg"
     public let outputs = "W heatmaps and stacked neuron bars (one colour per feature) per sparsity, monosemantic-neuron counts, loss curves"
 
     static let densities: [Float] = [1, 0.7, 0.5, 0.3, 0.2, 0.1, 0.07, 0.04, 0.03]
