@@ -53,12 +53,7 @@ public struct ComputationExperiment: Experiment {
     }
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
-        var parts: [(name: String, run: TrainedRun)] = []
-        for (part, c) in partConfigs(options) {
-            let result = try Trainer(config: c, threads: options.threads).train { progress(part, $0) }
-            parts.append((part, TrainedRun(result: result, experiment: name)))
-        }
-        return ExperimentData(parts: parts)
+        ExperimentData(parts: try trainParts(options, progress: progress))
     }
 
     static func matrices(_ run: TrainedRun, _ k: Int) -> (W1: Matrix, W2: Matrix) {

@@ -49,12 +49,7 @@ public struct CorrelatedExperiment: Experiment {
     }
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
-        var parts: [(name: String, run: TrainedRun)] = []
-        for (part, c) in partConfigs(options) {
-            let result = try Trainer(config: c, threads: options.threads).train { progress(part, $0) }
-            parts.append((part, TrainedRun(result: result, experiment: name)))
-        }
-        return ExperimentData(parts: parts)
+        ExperimentData(parts: try trainParts(options, progress: progress))
     }
 
     static func pairs(_ n: Int) -> [(Int, Int)] { stride(from: 0, to: n - 1, by: 2).map { ($0, $0 + 1) } }

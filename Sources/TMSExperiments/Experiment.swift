@@ -117,6 +117,17 @@ extension Experiment {
     public var extraFiles: Set<String> { [] }
     public var mainFigure: String? { nil }
     public func checkExtras(_ data: ExperimentData) throws {}
+
+    /// Trains every part of ``partConfigs(_:)`` from its own initialisation, in order, reporting progress under
+    /// the part's name: the `train` of experiments whose parts are independent runs, so that what is trained is
+    /// exactly what a loaded folder is checked against.
+    public func trainParts(_ options: ExperimentOptions,
+                           progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> [(name: String, run: TrainedRun)] {
+        try partConfigs(options).map { part in
+            let result = try Trainer(config: part.config, threads: options.threads).train { progress(part.name, $0) }
+            return (part.name, TrainedRun(result: result, experiment: name))
+        }
+    }
 }
 
 /// Every experiment, in the order `tms list` and `tms run all` use.

@@ -58,11 +58,7 @@ public struct SAEExperiment: Experiment {
     }
 
     public func train(_ options: ExperimentOptions, progress: @escaping @Sendable (String, TrainingProgress) -> Void) throws -> ExperimentData {
-        var parts: [(name: String, run: TrainedRun)] = []
-        for (name, config) in partConfigs(options) {
-            let result = try Trainer(config: config, threads: options.threads).train { progress(name, $0) }
-            parts.append((name, TrainedRun(result: result, experiment: self.name)))
-        }
+        let parts = try trainParts(options, progress: progress)
         var extras: [String: Foundation.Data] = [:]
         for sweep in sweeps(options) {
             let run = parts.first { $0.name == sweep.part }!.run
