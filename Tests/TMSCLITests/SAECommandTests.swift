@@ -4,34 +4,9 @@ import Testing
 // End to end: `tms sae` on a tiny toy run, its one-line errors, and `tms run sae --quick`.
 // This target links no library of ours, so the files are checked with Foundation alone.
 
-private let executable: URL? = {
-    var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-    if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
-    candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        candidates.append(bundle.bundleURL.deletingLastPathComponent())
-    }
-    return candidates.map { $0.appendingPathComponent("tms") }.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}()
-
-private final class Buffer: @unchecked Sendable { var data = Data() }
-
 private func tms(_ arguments: [String], in directory: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = try #require(executable, "no tms executable next to the test bundle")
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let group = DispatchGroup(), errBuffer = Buffer()
-    group.enter()
-    DispatchQueue.global().async { errBuffer.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBuffer.data, as: UTF8.self))
+    let outcome = try runTMS(arguments, in: directory)
+    return (outcome.status, outcome.stdout, outcome.stderr)
 }
 
 private func scratch() throws -> URL {

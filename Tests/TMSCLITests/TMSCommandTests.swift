@@ -4,61 +4,6 @@ import Testing
 // End to end: the built `tms` executable on tiny configs (docs/run-folder.md, docs/errors.md).
 // This target links no library of ours, so the files are checked with Foundation alone.
 
-/// The products directory holding `tms`: next to the test bundle (on Linux `Bundle.main.bundleURL` is the
-/// products directory itself; on macOS the .xctest bundle sits inside it).
-let tmsExecutable: URL? = {
-    let fm = FileManager.default
-    var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-    if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
-    candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        candidates.append(bundle.bundleURL.deletingLastPathComponent())
-    }
-    return candidates.map { $0.appendingPathComponent("tms") }.first { fm.isExecutableFile(atPath: $0.path) }
-}()
-
-struct Outcome {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-    var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-}
-
-func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome {
-    let executable = try #require(tmsExecutable, "no tms executable next to the test bundle \(Bundle.main.bundleURL.path)")
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes to the end before waiting, so a full pipe cannot block the child.
-    let group = DispatchGroup()
-    let errBox = DataBox()
-    group.enter()
-    DispatchQueue.global().async {
-        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errBox.data, as: UTF8.self))
-}
-
-final class DataBox: @unchecked Sendable { var data = Data() }
-
-/// A fresh empty temporary directory, removed by the caller.
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tms-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 let tinyTrain = ["train", "--features", "5", "--hidden", "2", "--instances", "2", "--steps", "50", "--batch-size", "64"]
 
 /// Reads a safetensors file with Foundation only: (name → shape) and (name → Float values).
