@@ -21,6 +21,7 @@ public struct SAEExperiment: Experiment {
     static let smallLambdas: [Float] = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
     static let largeLambdas: [Float] = [0.0003, 0.001, 0.003, 0.01, 0.03]
     static let resampleLambdas: [Float] = [0.03, 0.1, 0.3]
+    static let topKs = [1, 2, 4]
 
     func modelConfig(featureCount n: Int, hiddenCount m: Int, options: ExperimentOptions, seedOffset: UInt64) -> TrainingConfig {
         TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: m, featureProbabilities: [0.05],
@@ -51,9 +52,12 @@ public struct SAEExperiment: Experiment {
         for variant in [SAEVariant.relu, .gated, .jumprelu] {
             out.append(("\(variant.rawValue)-40-10", "model-40-10", sae(variant, m: 10, L: L, lambdas: Self.largeLambdas, batch: batch)))
         }
-        var topk = sae(.topk, m: 10, L: L, lambdas: [0], batch: batch)
-        topk.topK = 2
-        out.append(("topk-40-10", "model-40-10", topk))
+        // TopK has no λ: its sparsity knob is k, one run per k (a frontier of three points on the Pareto plot).
+        for k in Self.topKs {
+            var topk = sae(.topk, m: 10, L: L, lambdas: [0], batch: batch)
+            topk.topK = k
+            out.append(("topk-40-10-k\(k)", "model-40-10", topk))
+        }
         return out
     }
 
@@ -147,9 +151,12 @@ public struct SAEExperiment: Experiment {
                                         html: SAEPlots.decoderDiagrams(anth, modelWeights: small.weights),
                                         caption: "Latents marked R were resampled at least once.", file: "decoder-directions-5-2-resampled.svg"))
             let s = anth.metrics.log.resamples.first?.instance ?? anth.file.sae.instanceCount - 1
-            if let animation = SAEPlots.decoderAnimation(anth, modelWeights: small.weights, instance: s) {
-                figures.append(ReportFigure(heading: "5→2: decoder directions over training (Anthropic resampling)", html: animation,
-                                            caption: "True features f0–f4 dark; latents labelled R (lighter) were resampled."))
+            for encoder in [false, true] {
+                guard let animation = SAEPlots.directionAnimation(anth, modelWeights: small.weights, instance: s, encoder: encoder) else { continue }
+                figures.append(ReportFigure(heading: "5→2: \(encoder ? "encoder" : "decoder") directions over training (Anthropic resampling)",
+                                            html: animation,
+                                            caption: "True features f0–f4 dark; latents labelled R (lighter) were resampled." +
+                                                (encoder ? " Encoder directions are drawn at unit length (their norms differ from the decoder's)." : "")))
             }
         }
         if let none = runs["relu-5-2-latents-20-resample-none"], let simple = runs["relu-5-2-latents-20-resample-simple"],
@@ -158,11 +165,23 @@ public struct SAEExperiment: Experiment {
                 r.metrics.instances.reduce(0) { $0 + $1.reconstruction.deadFraction } / Double(r.metrics.instances.count)
             }
             func revived(_ r: SAERun) -> Int { r.metrics.log.resamples.reduce(0) { $0 + $1.latents.count } }
+            // Evidence for when resampling cannot help: revived latents that the L1 penalty kills again (with 20
+            // latents for 5 features most latents have nothing left to encode).
+            func deadAgain(_ r: SAERun) -> String {
+                var ever = 0, dead = 0
+                for s in r.metrics.instances.indices {
+                    let latents = Set(r.metrics.log.resamples.filter { $0.instance == s }.flatMap(\.latents))
+                    let active = r.metrics.instances[s].reconstruction.fractionActive
+                    ever += latents.count
+                    dead += latents.filter { active[$0] == 0 }.count
+                }
+                return "\(dead) of \(ever)"
+            }
             let (d0, d1, d2) = (dead(none), dead(simple), dead(anth))
             checks.append(Check(
                 claim: "Resampling dead latents lowers the dead fraction (5→2, \(none.file.sae.latentCount) latents, mean over λ = \(Self.resampleLambdas.map { fmt(Double($0), 3) }.joined(separator: ", ")))",
                 expected: "dead fraction (no firing on \(none.metrics.evaluationInputs) inputs) with simple and with Anthropic resampling < without",
-                measured: "none \(fmt(d0, 3)), simple \(fmt(d1, 3)), anthropic \(fmt(d2, 3)); latents resampled: simple \(revived(simple)), anthropic \(revived(anth))",
+                measured: "none \(fmt(d0, 3)), simple \(fmt(d1, 3)), anthropic \(fmt(d2, 3)); latents resampled: simple \(revived(simple)), anthropic \(revived(anth)); distinct resampled latents dead at the end: simple \(deadAgain(simple)), anthropic \(deadAgain(anth))",
                 passed: d1 < d0 && d2 < d0))
             figures.append(ReportFigure(heading: "Fraction active over training (5→2, 20 latents, λ = \(fmt(Double(anth.file.sae.l1Coefficient[0]), 4)), Anthropic resampling)",
                                         html: SAEPlots.fractionActive(anth, instance: 0), caption: "One line per latent (the first 20).",
@@ -179,16 +198,17 @@ public struct SAEExperiment: Experiment {
                                     caption: "MMCS over the toy model's represented features (‖W_i‖ > 0.5).", file: "mmcs-vs-lambda.svg"))
 
         // Pareto: L0 against MSE for the 40→10 variants.
-        let variants = ["relu-40-10", "gated-40-10", "jumprelu-40-10", "topk-40-10"]
-        let pareto = variants.compactMap { name -> Series? in
-            guard let r = runs[name] else { return nil }
-            let pts = r.metrics.instances.map { ($0.reconstruction.meanSquaredError, $0.reconstruction.l0) }.sorted { $0.0 < $1.0 }
-            return Series(label: name, steps: pts.map(\.0), values: pts.map(\.1))
+        let variants: [(label: String, runs: [String])] = ["relu-40-10", "gated-40-10", "jumprelu-40-10"].map { ($0, [$0]) }
+            + [("topk-40-10 (k = \(Self.topKs.map(String.init).joined(separator: ", ")))", Self.topKs.map { "topk-40-10-k\($0)" })]
+        let pareto = variants.compactMap { variant -> Series? in
+            let pts = variant.runs.compactMap { runs[$0] }.flatMap(\.metrics.instances)
+                .map { ($0.reconstruction.meanSquaredError, $0.reconstruction.l0) }.sorted { $0.0 < $1.0 }
+            return pts.isEmpty ? nil : Series(label: variant.label, steps: pts.map(\.0), values: pts.map(\.1))
         }
         figures.append(ReportFigure(heading: "Pareto: L0 against reconstruction (40→10)",
                                     html: Figures.lossCurves(title: "L0 against MSE, one point per λ", series: pareto, logY: true, logX: true,
                                                              xLabel: "reconstruction MSE", yLabel: "L0"),
-                                    caption: "Lower-left is better.", file: "pareto-40-10.svg"))
+                                    caption: "Lower-left is better. ReLU, Gated and JumpReLU: one point per λ; TopK: one point per k.", file: "pareto-40-10.svg"))
         if let relu = runs["relu-40-10"] {
             var measured: [String] = [], better = true
             for name in ["gated-40-10", "jumprelu-40-10"] {

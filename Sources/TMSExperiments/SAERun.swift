@@ -150,22 +150,30 @@ enum SAEPlots {
         return Figures.featureDiagram2D(panels: panels, title: "\(c.variant.rawValue) SAE, \(c.latentCount) latents", columns: 4)
     }
 
-    /// The decoder rows of 2-D SAE instance s over training beside the true features (dark), resampled latents
-    /// labelled R from the step they were first resampled; nil without snapshots.
-    static func decoderAnimation(_ run: SAERun, modelWeights: ToyModelWeights, instance s: Int) -> String? {
-        guard let snapshots = run.metrics.log.decoderSnapshots, !snapshots.isEmpty else { return nil }
+    /// The decoder rows (or, with `encoder`, the encoder directions scaled to unit length) of 2-D SAE instance s
+    /// over training beside the true features (dark), resampled latents labelled R; nil without snapshots.
+    static func directionAnimation(_ run: SAERun, modelWeights: ToyModelWeights, instance s: Int, encoder: Bool = false) -> String? {
+        guard let snapshots = encoder ? run.metrics.log.encoderSnapshots : run.metrics.log.decoderSnapshots,
+              !snapshots.isEmpty else { return nil }
         let c = run.file.sae
         let W = modelWeights.weightMatrix(instance: c.modelInstance[s])
         let features = (0..<W.columnCount).map { W.column($0).map(Double.init) }
-        let events = run.metrics.log.resamples.filter { $0.instance == s }
-        let frames = zip(run.metrics.log.steps, snapshots).map { step, snapshot in
-            AnimationFrame(step: step, directions: features + (0..<c.latentCount).map { j in [Double(snapshot[s][2 * j]), Double(snapshot[s][2 * j + 1])] })
+        func direction(_ snapshot: [[Float]], _ j: Int) -> [Double] {
+            let v = [Double(snapshot[s][2 * j]), Double(snapshot[s][2 * j + 1])]
+            guard encoder else { return v }
+            let norm = (v[0] * v[0] + v[1] * v[1]).squareRoot()
+            return norm > 0 ? v.map { $0 / norm } : v
         }
-        let resampled = Set(events.flatMap(\.latents))
+        let frames = zip(run.metrics.log.steps, snapshots).map { step, snapshot in
+            AnimationFrame(step: step, directions: features + (0..<c.latentCount).map { direction(snapshot, $0) })
+        }
+        let resampled = Set(run.metrics.log.resamples.filter { $0.instance == s }.flatMap(\.latents))
         let labels = (0..<W.columnCount).map { "f\($0)" } + (0..<c.latentCount).map { "\($0)" + (resampled.contains($0) ? "R" : "") }
         let importance = [Double](repeating: 0, count: W.columnCount) + (0..<c.latentCount).map { resampled.contains($0) ? 0.6 : 1 }
-        return Figures.trainingAnimation2D(title: "SAE \(s) (λ = \(fmt(Double(c.l1Coefficient[s]), 4))) decoder rows over training",
-                                           frames: frames, importance: importance, labels: labels, id: "sae-anim-\(s)")
+        let what = encoder ? "encoder directions (unit length)" : "decoder rows"
+        return Figures.trainingAnimation2D(title: "SAE \(s) (λ = \(fmt(Double(c.l1Coefficient[s]), 4))) \(what) over training",
+                                           frames: frames, importance: importance, labels: labels,
+                                           id: "sae-anim-\(encoder ? "enc" : "dec")-\(s)")
     }
 
     static func fractionActive(_ run: SAERun, instance s: Int) -> String {

@@ -56,6 +56,8 @@ public struct SAETrainingLog: Codable, Sendable, Equatable {
     public var resamples: [SAEResampleEvent] = []
     /// For 2-D inputs only (m = 2, for animations): the decoder rows at each point, `[point][instance][latent·2]`.
     public var decoderSnapshots: [[[Float]]]? = nil
+    /// For 2-D inputs only: each latent's encoder direction (W_enc[·, j]) at each point, `[point][instance][latent·2]`.
+    public var encoderSnapshots: [[[Float]]]? = nil
 }
 
 /// Trained SAEs and their log.
@@ -154,6 +156,10 @@ public struct SAETrainer: Sendable {
                 if config.inputCount == 2 {
                     let lay = config.layout
                     log.decoderSnapshots = (log.decoderSnapshots ?? []) + [states.map { Array($0.parameters[lay.wDec..<(lay.wDec + 2 * lay.L)]) }]
+                    // W_enc is [m, L] row-major: latent j's direction is (W_enc[0, j], W_enc[1, j]).
+                    log.encoderSnapshots = (log.encoderSnapshots ?? []) + [states.map { st in
+                        (0..<lay.L).flatMap { j in [st.parameters[lay.wEnc + j], st.parameters[lay.wEnc + lay.L + j]] }
+                    }]
                 }
                 log.fractionActive.append(states.map { st in
                     st.fired.map { Float($0) / Float(max(1, st.sums.steps * config.batchSize)) }

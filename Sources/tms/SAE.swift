@@ -36,6 +36,7 @@ struct SAE: ParsableCommand {
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Worker threads (results do not depend on it).") var threads: Int = availableProcessorCount
     @Flag(name: .customLong("no-report"), help: "Skip figures/ and report.html.") var noReport = false
+    @Flag(help: "Print only the run folder's path on stdout; no progress, no table.") var quiet = false
 
     func run() throws {
         try reportingErrors {
@@ -61,13 +62,14 @@ struct SAE: ParsableCommand {
             let folder = URL(fileURLWithPath: out ?? defaultRunPath(prefix: "sae"))
             try RunFolder.checkWritable(folder)
             let source = ToyActivationSource(weights: weights, config: modelConfig)
-            let bar = ProgressBar(label: "sae")
-            let result = try SAETrainer(config: config, source: source, threads: threads).train(progress: bar.update)
+            let bar = quiet ? nil : ProgressBar(label: "sae")
+            let result = try SAETrainer(config: config, source: source, threads: threads).train { bar?.update($0) }
             let run = SAERun(result: result, source: source, model: modelConfig, modelRun: modelRun)
             var files = try run.files()
             if !noReport { files.merge(run.reportFiles(modelWeights: weights)) { $1 } }
             try RunFolder.write(files, to: folder)
             print(folder.path)
+            if quiet { return }
             print("instance  model  λ          L0      MSE         FVE     dead   MMCS    recovered")
             for m in run.metrics.instances {
                 print(String(format: "%8d  %5d  %-9.4g  %6.3f  %-10.4g  %6.3f  %5.2f  %6.3f  %5.2f", m.instance, m.modelInstance,

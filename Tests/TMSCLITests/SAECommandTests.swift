@@ -60,6 +60,18 @@ private let tinyModel = ["train", "--features", "5", "--hidden", "2", "--instanc
         }
     }
 
+    /// As for `tms train`: --quiet prints the folder's path and nothing else (no progress, no table).
+    @Test func quietPrintsOnlyThePath() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try tms(tinyModel, in: dir).status == 0)
+        let result = try tms(["sae", "--model-run", "model", "--out", "sae", "--latents", "4", "--steps", "20",
+                              "--batch-size", "32", "--no-report", "--quiet"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 1 && result.stdout.hasSuffix("/sae\n"), "\(result.stdout)")
+    }
+
     @Test func badInputIsOneLineAndWritesNothing() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -92,7 +104,7 @@ private let tinyModel = ["train", "--features", "5", "--hidden", "2", "--instanc
         let checks = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("checks.json"))) as? [[String: Any]])
         #expect(checks.count == 5)
         #expect(checks.allSatisfy { ($0["measured"] as? String)?.isEmpty == false })
-        for sweep in ["relu-5-2", "relu-5-2-latents-20-resample-anthropic", "gated-40-10", "jumprelu-40-10", "topk-40-10"] {
+        for sweep in ["relu-5-2", "relu-5-2-latents-20-resample-anthropic", "gated-40-10", "jumprelu-40-10", "topk-40-10-k1", "topk-40-10-k2", "topk-40-10-k4"] {
             let shapes = try safetensorShapes(folder.appendingPathComponent("sae/\(sweep)/weights.safetensors"))
             #expect(shapes["W_enc"]?.count == 3 && shapes["W_dec"]?.count == 3, "\(sweep)")
         }

@@ -139,6 +139,22 @@ func pentagonSource(probability: Float = 0.05) -> ToyActivationSource {
         }
     }
 
+    /// For 2-D inputs the log keeps decoder rows and encoder columns at every point; the last point is the result.
+    @Test func twoDimensionalRunsSnapshotEncoderAndDecoderDirections() throws {
+        let config = SAEConfig(variant: .relu, inputCount: 2, latentCount: 4, modelInstance: [0, 0],
+                               l1Coefficient: [0.01, 0.1], steps: 30, batchSize: 32, learningRate: 0.01, seed: 5)
+        let result = try SAETrainer(config: config, source: pentagonSource(), threads: 1).train()
+        let decoder = try #require(result.log.decoderSnapshots), encoder = try #require(result.log.encoderSnapshots)
+        #expect(decoder.count == result.log.steps.count && encoder.count == result.log.steps.count)
+        for s in 0..<2 {
+            let E = result.weights.encoderWeights(instance: s), D = result.weights.decoderWeights(instance: s)
+            #expect(encoder.last![s] == (0..<4).flatMap { j in [E[0, j], E[1, j]] })
+            #expect(decoder.last![s] == (0..<4).flatMap { j in [D[j, 0], D[j, 1]] })
+        }
+        // The first point is after training began: the directions moved from one point to the next.
+        #expect(encoder.first! != encoder.last!)
+    }
+
     @Test func resultsDoNotDependOnThreadsOrOtherInstances() throws {
         var config = SAEConfig(inputCount: 2, latentCount: 5, modelInstance: [0, 0, 0], l1Coefficient: [0.01, 0.03, 0.1],
                                steps: 60, batchSize: 32, resampling: .anthropic, resampleEvery: 10, seed: 9)
