@@ -1,0 +1,247 @@
+import Foundation
+import TMSCore
+import TMSModels
+import TMSAnalysis
+
+/// A sweep folder (docs/sweeps.md#the-sweep-folder): `sweep.json` (the checked spec), `packs/pack-NNNN/`
+/// (one run folder per pack, written atomically as it completes, plus `cells.json`), and, once every pack is
+/// there, `results.csv`, `results.json`, `figures/*.svg` and `report.html`.
+///
+/// Resuming is skipping: a pack whose folder exists is done (a folder only appears complete, by rename; a
+/// `.pack-NNNN.partial-PID` of a killed process is never read and is removed by the next write). Every
+/// result depends on the spec alone, never on which process or shard trained a pack, so a merge of shards
+/// equals the unsharded run bit for bit.
+public enum SweepRunner {
+    public static let specFile = "sweep.json"
+
+    /// What one `train` call did.
+    public struct Summary: Sendable, Equatable {
+        /// Packs trained now, and packs of this shard already done before.
+        public var trained: [String]
+        public var skipped: [String]
+        /// Packs of the whole sweep still missing afterwards (other shards' or none).
+        public var missing: [String]
+    }
+
+    /// Creates `folder` with `sweep.json`, or checks that an existing one was started with the same spec
+    /// (refused in one line otherwise). An existing empty folder is taken (a mounted volume, a shard that
+    /// raced us).
+    public static func prepare(_ folder: URL, spec: SweepSpec) throws {
+        let fm = FileManager.default
+        let file = folder.appendingPathComponent(specFile)
+        var isFolder: ObjCBool = false
+        if fm.fileExists(atPath: folder.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw SweepError("--out: \(folder.path) is a file, not a sweep folder") }
+            if fm.fileExists(atPath: file.path) {
+                let started = try readSpec(folder)
+                if let key = started.firstDifference(from: spec) {
+                    throw SweepError("\(folder.path) was started with another spec (\(key)); rerun with that spec or choose a new --out")
+                }
+                return
+            }
+            let contents = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
+            guard contents.allSatisfy({ $0 == "packs" || $0.hasPrefix(".") }) else {
+                throw SweepError("--out: \(folder.path) exists and is not a sweep folder (it has no sweep.json); choose a new --out")
+            }
+        }
+        do { try fm.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw SweepError("--out: cannot create \(folder.path): \(RunFolder.describe(error))")
+        }
+        try RunFolder.replaceFile(specFile, in: folder, with: try RunFolder.json(spec))
+    }
+
+    /// The spec a sweep folder was started with.
+    public static func readSpec(_ folder: URL) throws -> SweepSpec {
+        let file = folder.appendingPathComponent(specFile)
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw SweepError("\(folder.path) is not a sweep folder: it has no \(specFile)")
+        }
+        return try SweepSpec.read(from: file)
+    }
+
+    static func packURL(_ folder: URL, _ pack: SweepPack) -> URL {
+        folder.appendingPathComponent("packs").appendingPathComponent(pack.id)
+    }
+
+    /// Whether a pack is done: its folder exists (it only ever appears complete).
+    public static func isDone(_ folder: URL, _ pack: SweepPack) -> Bool {
+        FileManager.default.fileExists(atPath: packURL(folder, pack).path)
+    }
+
+    /// Trains the packs of `shard` (all with nil) that are not done yet, in order, writing each pack's folder
+    /// atomically as it completes. `starting(pack, position, count)` is called before each pack is trained
+    /// and `progress` during training (on the calling thread).
+    public static func train(_ spec: SweepSpec, in folder: URL, shard: SweepShard? = nil, threads: Int = availableProcessorCount,
+                             starting: ((SweepPack, Int, Int) -> Void)? = nil,
+                             progress: ((TrainingProgress) -> Void)? = nil) throws -> Summary {
+        try prepare(folder, spec: spec)
+        let packs = spec.packs()
+        let mine = packs.filter { shard?.owns($0) ?? true }
+        let todo = mine.filter { !isDone(folder, $0) }
+        for (position, pack) in todo.enumerated() {
+            starting?(pack, position + 1, todo.count)
+            let result: TrainingResult
+            do { result = try Trainer(config: pack.config, threads: threads).train(progress: progress) } catch {
+                throw SweepError("\(pack.id) (cells \(pack.cells.first!.index)–\(pack.cells.last!.index)): \(RunFolder.describe(error))")
+            }
+            var files = try TrainedRun(result: result, experiment: nil).files()
+            files["cells.json"] = try RunFolder.json(pack.cells.enumerated().map { j, cell in
+                PackCell(cell: cell.index, instance: j, label: cell.label(spec))
+            })
+            try RunFolder.write(files, to: packURL(folder, pack))
+        }
+        return Summary(trained: todo.map(\.id), skipped: mine.filter { !todo.contains($0) }.map(\.id),
+                       missing: packs.filter { !isDone(folder, $0) }.map(\.id))
+    }
+
+    /// `cells.json` of a pack: which cell each instance is.
+    struct PackCell: Codable { var cell: Int; var instance: Int; var label: String }
+
+    /// Loads a finished pack, checking its files (`TrainedRun.load`) and that its config is the one the spec
+    /// gives it.
+    public static func loadPack(_ folder: URL, _ pack: SweepPack) throws -> TrainedRun {
+        let url = packURL(folder, pack)
+        let run = try TrainedRun.load(from: url)
+        guard run.config == pack.config else {
+            throw SweepError("\(url.appendingPathComponent("config.json").path) is not the config the spec gives \(pack.id) (the folder was edited or comes from another sweep); delete it to train it again")
+        }
+        return run
+    }
+
+    /// Writes `results.csv`, `results.json`, `figures/*.svg` and `report.html` from every pack; refuses, in one
+    /// line, while a pack is missing. Returns the rows.
+    @discardableResult
+    public static func finish(_ spec: SweepSpec, in folder: URL) throws -> SweepResults {
+        let packs = spec.packs()
+        let missing = packs.filter { !isDone(folder, $0) }
+        if let first = missing.first {
+            throw SweepError("\(folder.path): \(missing.count) of \(packs.count) packs are not done (first \(first.id), cells \(first.cells.first!.index)–\(first.cells.last!.index)); run the shards that own them, or `tms sweep SPEC --out \(folder.path)` to train what is missing")
+        }
+        let results = try SweepResults(spec: spec, runs: packs.map { try loadPack(folder, $0) })
+        for (path, data) in try results.files() { try RunFolder.replaceFile(path, in: folder, with: data) }
+        return results
+    }
+
+    /// Merges shard folders into `out` (docs/sweeps.md#merging): all must hold the same spec; every pack
+    /// folder of every source is copied into `out/packs` (atomically) unless `out` has it already, in which
+    /// case the two must be identical byte for byte. Then `finish`. `out` may be one of the sources (a shared
+    /// folder: nothing to copy) or a new folder.
+    @discardableResult
+    public static func merge(_ sources: [URL], into out: URL) throws -> SweepResults {
+        guard let first = sources.first else { throw SweepError("sweep merge: give at least one sweep folder") }
+        let spec = try readSpec(first)
+        for source in sources.dropFirst() {
+            if let key = try readSpec(source).firstDifference(from: spec) {
+                let detail = key.replacingOccurrences(of: "in sweep.json", with: "in \(source.path)")
+                    .replacingOccurrences(of: "in this spec", with: "in \(first.path)")
+                throw SweepError("\(source.path) holds another sweep than \(first.path) (\(detail)); only shards of one sweep merge")
+            }
+        }
+        try prepare(out, spec: spec)
+        let fm = FileManager.default
+        let packs = Dictionary(uniqueKeysWithValues: spec.packs().map { ($0.id, $0) })
+        for source in sources where source.standardizedFileURL.path != out.standardizedFileURL.path {
+            let names = ((try? fm.contentsOfDirectory(atPath: source.appendingPathComponent("packs").path)) ?? [])
+                .filter { !$0.hasPrefix(".") }.sorted()  // hidden names are partial folders: never read
+            for name in names {
+                guard let pack = packs[name] else {
+                    throw SweepError("\(source.path)/packs/\(name) is not a pack of this sweep (it has \(packs.count) packs, pack-0000…)")
+                }
+                let from = packURL(source, pack), to = packURL(out, pack)
+                if fm.fileExists(atPath: to.path) {
+                    for file in ["config.json", "weights.safetensors", "metrics.json"]
+                    where fm.contents(atPath: from.appendingPathComponent(file).path) != fm.contents(atPath: to.appendingPathComponent(file).path) {
+                        throw SweepError("\(from.path)/\(file) differs from \(to.path)/\(file): two shards trained \(name) differently (different tms versions?); delete one")
+                    }
+                    continue
+                }
+                var files: [String: Foundation.Data] = [:]
+                let root = from.standardizedFileURL.path
+                guard let items = fm.enumerator(at: from, includingPropertiesForKeys: [.isRegularFileKey]) else {
+                    throw SweepError("cannot read \(from.path)")
+                }
+                for case let item as URL in items {
+                    guard (try? item.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+                    let relative = String(item.standardizedFileURL.path.dropFirst(root.count + 1))
+                    guard let data = fm.contents(atPath: item.path) else { throw SweepError("cannot read \(item.path)") }
+                    files[relative] = data
+                }
+                try RunFolder.write(files, to: to)
+            }
+        }
+        return try finish(spec, in: out)
+    }
+}
+
+/// The merged results of a sweep: one row per cell (docs/sweeps.md#results).
+public struct SweepResults: Sendable, Equatable {
+    public let spec: SweepSpec
+    /// Column names, in order: cell, pack, instance, every config field, seed, then the measured values.
+    public let columns: [String]
+    /// `rows[cell][column]`.
+    public let rows: [[SweepValue]]
+
+    public static let measured = ["finalLoss", "representedFeatures", "featuresPerDimension", "dimensionsPerFeature"]
+
+    /// Builds the rows from every pack's run, in pack order (`runs[j]` is pack j's).
+    public init(spec: SweepSpec, runs: [TrainedRun]) throws {
+        self.spec = spec
+        columns = ["cell", "pack", "instance"] + SweepField.allCases.map(\.rawValue) + ["seed"] + Self.measured
+        // A Float as the short decimal it prints as (0.1, not 0.10000000149011612).
+        func float(_ x: Float) -> SweepValue { .number(x.isFinite ? Double(String(x))! : Double(x)) }
+        var rows: [(Int, [SweepValue])] = []
+        for (pack, run) in zip(spec.packs(), runs) {
+            for (j, cell) in pack.cells.enumerated() {
+                let p = run.config.featureProbability[j][0]
+                let analysis = run.metrics.instances[j]
+                var row: [SweepValue] = [.number(Double(cell.index)), .choice(pack.id), .number(Double(j))]
+                for field in SweepField.allCases {
+                    switch field {
+                    case .featureProbability: row.append(float(p))
+                    case .sparsity: row.append(float(1 - p))
+                    default: row.append(cell.value(field))
+                    }
+                }
+                row.append(.number(Double(cell.seed)))
+                row.append(float(run.metrics.finalLoss[j]))
+                row.append(.number(Double(analysis.representedFeatures)))
+                row.append(.number(Double(analysis.representedFeatures) / Double(run.config.hiddenCount)))
+                row.append(.number(analysis.dimensionsPerFeature))
+                rows.append((cell.index, row))
+            }
+        }
+        self.rows = rows.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    public func column(_ name: String) -> [SweepValue] {
+        let c = columns.firstIndex(of: name)!
+        return rows.map { $0[c] }
+    }
+
+    /// results.csv: a header line, then one line per cell; choices never hold commas or quotes.
+    public var csv: String {
+        func text(_ v: SweepValue) -> String {
+            if case .number(let d) = v, !d.isFinite { return d.isNaN ? "nan" : d > 0 ? "inf" : "-inf" }
+            return v.description
+        }
+        return ([columns.joined(separator: ",")] + rows.map { $0.map(text).joined(separator: ",") }).joined(separator: "\n") + "\n"
+    }
+
+    struct JSONFile: Encodable {
+        var name: String
+        var columns: [String]
+        var rows: [[String: SweepValue]]
+    }
+
+    /// results.csv, results.json, figures/*.svg and report.html.
+    public func files() throws -> [String: Foundation.Data] {
+        let json = JSONFile(name: spec.name, columns: columns,
+                            rows: rows.map { Dictionary(uniqueKeysWithValues: zip(columns, $0)) })
+        var files: [String: Foundation.Data] = [
+            "results.csv": Foundation.Data(csv.utf8),
+            "results.json": try RunFolder.json(json),
+        ]
+        files.merge(SweepReport.files(self)) { $1 }
+        return files
+    }
+}
