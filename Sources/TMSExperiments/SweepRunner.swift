@@ -7,8 +7,9 @@ import TMSAnalysis
 /// (one run folder per pack, written atomically as it completes, plus `cells.json`), and, once every pack is
 /// there, `results.csv`, `results.json`, `figures/*.svg` and `report.html`.
 ///
-/// Resuming is skipping: a pack whose folder exists is done (a folder only appears complete, by rename; a
-/// `.pack-NNNN.partial-PID` of a killed process is never read and is removed by the next write). Every
+/// Resuming is skipping: a pack whose folder exists is done (a folder only appears complete, by rename from
+/// this host's `packs/.staging-HOST/`; a partial folder of a killed process is never read and is removed by
+/// the host's next write). Every
 /// result depends on the spec alone, never on which process or shard trained a pack, so a merge of shards
 /// equals the unsharded run bit for bit.
 public enum SweepRunner {
@@ -47,7 +48,18 @@ public enum SweepRunner {
         do { try fm.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw SweepError("--out: cannot create \(folder.path): \(RunFolder.describe(error))")
         }
-        try RunFolder.replaceFile(specFile, in: folder, with: try RunFolder.json(spec))
+        // Under a hidden name of our own, then renamed: a shard starting at the same moment sees either no
+        // sweep.json and only hidden names (and writes the same file), or the complete file.
+        let temp = folder.appendingPathComponent(".\(specFile).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        do { try RunFolder.json(spec).write(to: temp) } catch {
+            try? fm.removeItem(at: temp)  // our own temporary file; the original error is reported
+            throw SweepError("could not write \(file.path): \(RunFolder.describe(error))")
+        }
+        guard rename(temp.path, file.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: temp)
+            throw SweepError("could not write \(file.path): \(reason)")
+        }
     }
 
     /// The spec a sweep folder was started with.
@@ -88,10 +100,33 @@ public enum SweepRunner {
             files["cells.json"] = try RunFolder.json(pack.cells.enumerated().map { j, cell in
                 PackCell(cell: cell.index, instance: j, label: cell.label(spec))
             })
-            try RunFolder.write(files, to: packURL(folder, pack))
+            try writePack(files, to: folder, pack)
         }
         return Summary(trained: todo.map(\.id), skipped: mine.filter { !todo.contains($0) }.map(\.id),
                        missing: packs.filter { !isDone(folder, $0) }.map(\.id))
+    }
+
+    /// `packs/.staging-HOST`: where this host writes pack folders before renaming them into `packs/`. Partial
+    /// folders are named by process ID (`RunFolder.partialURL`), and only this host can tell whether one of
+    /// its processes is gone; in a folder shared by several nodes, one node must never remove another's.
+    public static func stagingFolder(_ folder: URL) -> URL {
+        let host = ProcessInfo.processInfo.hostName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" }
+        return folder.appendingPathComponent("packs").appendingPathComponent(".staging-\(String(host))")
+    }
+
+    /// Writes a pack folder atomically: complete under this host's staging folder (through a hidden partial
+    /// folder, `RunFolder.write`), then renamed to `packs/pack-NNNN` (one rename on one file system).
+    static func writePack(_ files: [String: Foundation.Data], to folder: URL, _ pack: SweepPack) throws {
+        let fm = FileManager.default
+        let staged = stagingFolder(folder).appendingPathComponent(pack.id), final = packURL(folder, pack)
+        try? fm.removeItem(at: staged)  // left by this host's process killed between write and rename; never read
+        try RunFolder.write(files, to: staged)
+        guard rename(staged.path, final.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: staged)
+            throw SweepError("could not write \(final.path): \(reason)")
+        }
+        rmdir(stagingFolder(folder).path)  // only when empty: another process of this host may be writing
     }
 
     /// `cells.json` of a pack: which cell each instance is.
@@ -166,7 +201,7 @@ public enum SweepRunner {
                     guard let data = fm.contents(atPath: item.path) else { throw SweepError("cannot read \(item.path)") }
                     files[relative] = data
                 }
-                try RunFolder.write(files, to: to)
+                try writePack(files, to: out, pack)
             }
         }
         return try finish(spec, in: out)

@@ -50,7 +50,7 @@ struct Sweep: ParsableCommand {
             }
             let packs = spec.packs().filter { slice?.owns($0) ?? true }
             for pack in packs { try pack.config.checkMemory(threads: threads, available: machineMemory()) }
-            let cleanup = PartialFolderCleanup(parents: [folder, folder.appendingPathComponent("packs")])
+            let cleanup = PartialFolderCleanup(parents: [folder, SweepRunner.stagingFolder(folder)])
             var bar: ProgressBar?
             let summary = try SweepRunner.train(spec, in: folder, shard: slice, threads: threads,
                                                 starting: { pack, position, count in
@@ -93,7 +93,7 @@ struct Sweep: ParsableCommand {
                 throw SweepError("sweep merge: --out is required with \(sources.count) folders (the merged folder: new, or one of them)")
             }
             let target = try out.map { try outputFolder($0, prefix: "sweep") } ?? sources[0]
-            let cleanup = PartialFolderCleanup(parents: [target, target.appendingPathComponent("packs")])
+            let cleanup = PartialFolderCleanup(parents: [target, SweepRunner.stagingFolder(target)])
             let results = try SweepRunner.merge(sources, into: target)
             withExtendedLifetime(cleanup) {}
             print(target.path)

@@ -91,7 +91,7 @@ struct SweepRunnerTests {
         let packs = folder.appendingPathComponent("packs")
         try FileManager.default.removeItem(at: packs.appendingPathComponent("pack-0001"))
         try FileManager.default.removeItem(at: packs.appendingPathComponent("pack-0002"))
-        let partial = packs.appendingPathComponent(".pack-0001.partial-99999999")
+        let partial = SweepRunner.stagingFolder(folder).appendingPathComponent(".pack-0001.partial-99999999")
         try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
         try Data("half a safetensors".utf8).write(to: partial.appendingPathComponent("weights.safetensors"))
         for name in ["results.csv", "results.json", "report.html"] { try FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
@@ -99,7 +99,9 @@ struct SweepRunnerTests {
         let summary = try SweepRunner.train(spec, in: folder, threads: 1)
         #expect(summary.trained == ["pack-0001", "pack-0002"])
         #expect(summary.skipped == ["pack-0000", "pack-0003"])
-        #expect(!FileManager.default.fileExists(atPath: partial.path))  // its process is gone: removed, never read
+        // Its process is gone: removed, never read; and the staging folder is gone once empty.
+        #expect(!FileManager.default.fileExists(atPath: partial.path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: packs.path).sorted() == (0..<4).map { "pack-000\($0)" })
         try SweepRunner.finish(spec, in: folder)
         #expect(try folderContents(folder) == reference)
         // Nothing left to do: a rerun trains nothing.
