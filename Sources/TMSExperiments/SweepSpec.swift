@@ -185,8 +185,9 @@ public struct SweepAxis: Codable, Equatable, Sendable {
 }
 
 /// A sweep: fixed settings (`base`), axes crossed into a grid, seeds, and how cells are packed into runs
-/// (docs/sweeps.md#spec-format). Built only by `parse`, which checks every key.
-public struct SweepSpec: Codable, Equatable, Sendable {
+/// (docs/sweeps.md#spec-format). Built only by `parse`, which checks every key; `sweep.json` is its encoding,
+/// read back by `parse` too.
+public struct SweepSpec: Encodable, Equatable, Sendable {
     /// A title for the report.
     public var name: String
     public var base: [SweepField: SweepValue]
@@ -198,22 +199,6 @@ public struct SweepSpec: Codable, Equatable, Sendable {
     public var pack: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable { case name, base, axes, seeds, maxInstances, pack }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        let raw = try c.decode([String: SweepValue].self, forKey: .base)
-        base = Dictionary(uniqueKeysWithValues: try raw.map { key, value in
-            guard let field = SweepField(rawValue: key) else {
-                throw DecodingError.dataCorruptedError(forKey: .base, in: c, debugDescription: "unknown field '\(key)'")
-            }
-            return (field, value)
-        })
-        axes = try c.decode([SweepAxis].self, forKey: .axes)
-        seeds = try c.decode([UInt64].self, forKey: .seeds)
-        maxInstances = try c.decode(Int.self, forKey: .maxInstances)
-        pack = try c.decode(Bool.self, forKey: .pack)
-    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

@@ -73,6 +73,10 @@ struct SweepRunnerTests {
         #expect(results.column("finalLoss")[5] == .number(Double(String(run.metrics.finalLoss[1]))!))
         #expect(results.column("representedFeatures")[5] == .number(Double(run.metrics.instances[1].representedFeatures)))
         #expect(results.column("dimensionsPerFeature")[5] == .number(run.metrics.instances[1].dimensionsPerFeature))
+        // Figures: against the first axis (hiddenCount), one line per value of the second, averaged over seeds.
+        let figure = String(decoding: reference["figures/final-loss.svg"]!, as: UTF8.self)
+        #expect(figure.contains("tiny: final loss against hiddenCount"))
+        #expect(figure.contains("featureProbability=1<") && figure.contains("featureProbability=0.3<"))
         let csv = String(decoding: reference["results.csv"]!, as: UTF8.self).split(separator: "\n")
         #expect(csv.count == 9)
         #expect(csv[0] == Substring(results.columns.joined(separator: ",")))
