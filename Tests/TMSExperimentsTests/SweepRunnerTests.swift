@@ -132,4 +132,20 @@ struct SweepRunnerTests {
         #expect(sweepErrorLine { try SweepRunner.prepare(stranger, spec: spec) }
                 == "--out: \(stranger.path) exists and is not a sweep folder (it has no sweep.json); choose a new --out")
     }
+
+    @Test func mergeRefusesAPackTwoShardsWroteDifferentlyAndAForeignFolder() throws {
+        let spec = try parseSpec(tinySweepText)
+        let dir = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a"), b = dir.appendingPathComponent("b")
+        _ = try SweepRunner.train(spec, in: a, shard: SweepShard(index: 1, count: 2), threads: 1)
+        try FileManager.default.copyItem(at: a, to: b)
+        let edited = b.appendingPathComponent("packs/pack-0001/metrics.json")
+        try (try Data(contentsOf: edited) + Data(" ".utf8)).write(to: edited)
+        #expect(sweepErrorLine { try SweepRunner.merge([a, b], into: dir.appendingPathComponent("m")) }
+                == "\(b.path)/packs/pack-0001/metrics.json differs from \(dir.path)/m/packs/pack-0001/metrics.json: two shards trained pack-0001 differently (different tms versions?); delete one")
+        try FileManager.default.createDirectory(at: a.appendingPathComponent("packs/pack-0099"), withIntermediateDirectories: true)
+        #expect(sweepErrorLine { try SweepRunner.merge([a], into: dir.appendingPathComponent("n")) }
+                == "\(a.path)/packs/pack-0099 is not a pack of this sweep (it has 4 packs, pack-0000…)")
+    }
 }
