@@ -102,7 +102,8 @@ public enum SweepRunner {
             })
             try writePack(files, to: folder, pack)
         }
-        return Summary(trained: todo.map(\.id), skipped: mine.filter { !todo.contains($0) }.map(\.id),
+        let trained = Set(todo.map(\.index))
+        return Summary(trained: todo.map(\.id), skipped: mine.filter { !trained.contains($0.index) }.map(\.id),
                        missing: packs.filter { !isDone(folder, $0) }.map(\.id))
     }
 
