@@ -46,7 +46,7 @@ enum SweepReport {
             let values = results.column(metric.column).map { $0.number! }
             let series = shown.map { group -> Series in
                 let ys = xs.map { x -> Double in
-                    let picked = (rowsAt[group]?[x] ?? []).map { values[$0] }
+                    let picked = (rowsAt[group]?[x] ?? []).map { values[$0] }.filter(\.isFinite)  // diverged cells: NaN
                     return picked.isEmpty ? .nan : picked.reduce(0, +) / Double(picked.count)
                 }
                 return Series(label: group, steps: xs, values: ys)
@@ -74,6 +74,10 @@ enum SweepReport {
             ("axes", axes.isEmpty ? "none" : axes.joined(separator: "; ")),
             ("fixed", fixed.isEmpty ? "defaults" : fixed.joined(separator: ", ")),
             ("seeds", spec.seeds.map(String.init).joined(separator: ", ")),
+            ("diverged", { () -> String in
+                let count = results.column("status").filter { $0 == .choice("diverged") }.count
+                return count == 0 ? "none" : "\(count) cells (status = diverged in results.csv; left out of the figures)"
+            }()),
             ("tool", "tms \(tmsVersion)"),
         ]
         let links = [("results.csv", "results.csv"), ("results.json", "results.json"), ("sweep.json", "sweep.json")]

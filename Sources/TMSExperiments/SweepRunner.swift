@@ -22,6 +22,8 @@ public enum SweepRunner {
         public var skipped: [String]
         /// Packs of the whole sweep still missing afterwards (other shards' or none).
         public var missing: [String]
+        /// Packs trained now whose training diverged (recorded in their `diverged.json`).
+        public var diverged: [String]
     }
 
     /// Creates `folder` with `sweep.json`, or checks that an existing one was started with the same spec
@@ -90,13 +92,21 @@ public enum SweepRunner {
         let packs = spec.packs()
         let mine = packs.filter { shard?.owns($0) ?? true }
         let todo = mine.filter { !isDone(folder, $0) }
+        var diverged: [String] = []
         for (position, pack) in todo.enumerated() {
             starting?(pack, position + 1, todo.count)
-            let result: TrainingResult
-            do { result = try Trainer(config: pack.config, threads: threads).train(progress: progress) } catch {
+            var files: [String: Foundation.Data]
+            do {
+                let result = try Trainer(config: pack.config, threads: threads).train(progress: progress)
+                files = try TrainedRun(result: result, experiment: nil).files()
+            } catch let error as TrainingError {
+                // A result of the grid, not a failure of the sweep: recorded, and the same on every rerun.
+                files = ["config.json": try RunFolder.json(RunConfigFile(config: pack.config)),
+                         divergedFile: try RunFolder.json(Diverged(error: error.description))]
+                diverged.append(pack.id)
+            } catch {
                 throw SweepError("\(pack.id) (cells \(pack.cells.first!.index)–\(pack.cells.last!.index)): \(RunFolder.describe(error))")
             }
-            var files = try TrainedRun(result: result, experiment: nil).files()
             files["cells.json"] = try RunFolder.json(pack.cells.enumerated().map { j, cell in
                 PackCell(cell: cell.index, instance: j, label: cell.label(spec))
             })
@@ -104,7 +114,7 @@ public enum SweepRunner {
         }
         let trained = Set(todo.map(\.index))
         return Summary(trained: todo.map(\.id), skipped: mine.filter { !trained.contains($0.index) }.map(\.id),
-                       missing: packs.filter { !isDone(folder, $0) }.map(\.id))
+                       missing: packs.filter { !isDone(folder, $0) }.map(\.id), diverged: diverged)
     }
 
     /// `packs/.staging-HOST`: where this host writes pack folders before renaming them into `packs/`. Partial
@@ -133,12 +143,25 @@ public enum SweepRunner {
     /// `cells.json` of a pack: which cell each instance is.
     struct PackCell: Codable { var cell: Int; var instance: Int; var label: String }
 
+    /// `diverged.json` of a pack whose training diverged (it has no weights): the trainer's one-line error.
+    struct Diverged: Codable { var error: String }
+    static let divergedFile = "diverged.json"
+
     /// Loads a finished pack, checking its files (`TrainedRun.load`) and that its config is the one the spec
-    /// gives it.
-    public static func loadPack(_ folder: URL, _ pack: SweepPack) throws -> TrainedRun {
+    /// gives it; nil for a pack whose training diverged.
+    public static func loadPack(_ folder: URL, _ pack: SweepPack) throws -> TrainedRun? {
         let url = packURL(folder, pack)
-        let run = try TrainedRun.load(from: url)
-        guard run.config == pack.config else {
+        let diverged = FileManager.default.fileExists(atPath: url.appendingPathComponent(divergedFile).path)
+        let config: TrainingConfig
+        var run: TrainedRun?
+        if diverged {
+            _ = try RunFolder.decodeJSON(Diverged.self, from: url.appendingPathComponent(divergedFile))
+            config = try RunConfigFile.read(from: url.appendingPathComponent("config.json")).config
+        } else {
+            run = try TrainedRun.load(from: url)
+            config = run!.config
+        }
+        guard config == pack.config else {
             throw SweepError("\(url.appendingPathComponent("config.json").path) is not the config the spec gives \(pack.id) (the folder was edited or comes from another sweep); delete it to train it again")
         }
         return run
@@ -185,7 +208,7 @@ public enum SweepRunner {
                 }
                 let from = packURL(source, pack), to = packURL(out, pack)
                 if fm.fileExists(atPath: to.path) {
-                    for file in ["config.json", "weights.safetensors", "metrics.json"]
+                    for file in ["config.json", "weights.safetensors", "metrics.json", divergedFile]
                     where fm.contents(atPath: from.appendingPathComponent(file).path) != fm.contents(atPath: to.appendingPathComponent(file).path) {
                         throw SweepError("\(from.path)/\(file) differs from \(to.path)/\(file): two shards trained \(name) differently (different tms versions?); delete one")
                     }
@@ -219,17 +242,17 @@ public struct SweepResults: Sendable, Equatable {
 
     public static let measured = ["finalLoss", "representedFeatures", "featuresPerDimension", "dimensionsPerFeature"]
 
-    /// Builds the rows from every pack's run, in pack order (`runs[j]` is pack j's).
-    public init(spec: SweepSpec, runs: [TrainedRun]) throws {
+    /// Builds the rows from every pack's run, in pack order (`runs[j]` is pack j's; nil if it diverged: its
+    /// cells have status `diverged` and NaN measurements).
+    public init(spec: SweepSpec, runs: [TrainedRun?]) throws {
         self.spec = spec
-        columns = ["cell", "pack", "instance"] + SweepField.allCases.map(\.rawValue) + ["seed"] + Self.measured
+        columns = ["cell", "pack", "instance"] + SweepField.allCases.map(\.rawValue) + ["seed", "status"] + Self.measured
         // A Float as the short decimal it prints as (0.1, not 0.10000000149011612).
         func float(_ x: Float) -> SweepValue { .number(x.isFinite ? Double(String(x))! : Double(x)) }
         var rows: [(Int, [SweepValue])] = []
         for (pack, run) in zip(spec.packs(), runs) {
             for (j, cell) in pack.cells.enumerated() {
-                let p = run.config.featureProbability[j][0]
-                let analysis = run.metrics.instances[j]
+                let p = pack.config.featureProbability[j][0]
                 var row: [SweepValue] = [.number(Double(cell.index)), .choice(pack.id), .number(Double(j))]
                 for field in SweepField.allCases {
                     switch field {
@@ -239,10 +262,17 @@ public struct SweepResults: Sendable, Equatable {
                     }
                 }
                 row.append(.number(Double(cell.seed)))
-                row.append(float(run.metrics.finalLoss[j]))
-                row.append(.number(Double(analysis.representedFeatures)))
-                row.append(.number(Double(analysis.representedFeatures) / Double(run.config.hiddenCount)))
-                row.append(.number(analysis.dimensionsPerFeature))
+                if let run {
+                    let analysis = run.metrics.instances[j]
+                    row.append(.choice("ok"))
+                    row.append(float(run.metrics.finalLoss[j]))
+                    row.append(.number(Double(analysis.representedFeatures)))
+                    row.append(.number(Double(analysis.representedFeatures) / Double(run.config.hiddenCount)))
+                    row.append(.number(analysis.dimensionsPerFeature))
+                } else {
+                    row.append(.choice("diverged"))
+                    row += Self.measured.map { _ in .number(.nan) }
+                }
                 rows.append((cell.index, row))
             }
         }

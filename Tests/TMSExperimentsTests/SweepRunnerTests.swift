@@ -69,7 +69,7 @@ struct SweepRunnerTests {
         #expect(results.column("featureProbability") == [1, 1, 0.3, 0.3, 1, 1, 0.3, 0.3].map { .number($0) })
         #expect(results.column("seed") == [0, 1, 0, 1, 0, 1, 0, 1].map { .number($0) })
         #expect(results.column("pack").map(\.description) == ["pack-0000", "pack-0000", "pack-0000", "pack-0001", "pack-0002", "pack-0002", "pack-0002", "pack-0003"])
-        let run = try SweepRunner.loadPack(whole, spec.packs()[2])
+        let run = try #require(try SweepRunner.loadPack(whole, spec.packs()[2]))
         #expect(results.column("finalLoss")[5] == .number(Double(String(run.metrics.finalLoss[1]))!))
         #expect(results.column("representedFeatures")[5] == .number(Double(run.metrics.instances[1].representedFeatures)))
         #expect(results.column("dimensionsPerFeature")[5] == .number(run.metrics.instances[1].dimensionsPerFeature))
@@ -80,7 +80,7 @@ struct SweepRunnerTests {
         let csv = String(decoding: reference["results.csv"]!, as: UTF8.self).split(separator: "\n")
         #expect(csv.count == 9)
         #expect(csv[0] == Substring(results.columns.joined(separator: ",")))
-        #expect(csv[3].hasPrefix("2,pack-0000,2,relu-output,5,2,0.3,0.7,0.9,independent,30,64,0.001,constant,0,adam,0,0.9,0.999,1e-08,1,1,4,xavier,1,0,"))
+        #expect(csv[3].hasPrefix("2,pack-0000,2,relu-output,5,2,0.3,0.7,0.9,independent,30,64,0.001,constant,0,adam,0,0.9,0.999,1e-08,1,1,4,xavier,1,0,ok,"))
     }
 
     @Test func aKilledSweepResumesTrainingOnlyWhatIsMissing() throws {
@@ -147,5 +147,27 @@ struct SweepRunnerTests {
         try FileManager.default.createDirectory(at: a.appendingPathComponent("packs/pack-0099"), withIntermediateDirectories: true)
         #expect(sweepErrorLine { try SweepRunner.merge([a], into: dir.appendingPathComponent("n")) }
                 == "\(a.path)/packs/pack-0099 is not a pack of this sweep (it has 4 packs, pack-0000…)")
+    }
+
+    @Test func aDivergedPackIsRecordedNotFatalAndNotRetrained() throws {
+        // lr = 10⁶ blows Adam's steps up: the final loss ends ~10²¹, far above 10× the first step's.
+        let text = tinySweepText.replacingOccurrences(of: "{\"field\": \"hiddenCount\", \"values\": [2, 3]}",
+                                                      with: "{\"field\": \"learningRate\", \"values\": [0.001, 1e6]}")
+        let spec = try parseSpec(text)
+        let dir = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent("sweep")
+        let summary = try SweepRunner.train(spec, in: folder, threads: 1)
+        #expect(summary.diverged == ["pack-0002", "pack-0003"])
+        let record = try String(contentsOf: folder.appendingPathComponent("packs/pack-0002/diverged.json"), encoding: .utf8)
+        #expect(record.contains("training diverged: the final loss of instance 0 after 30 steps is"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("packs/pack-0002/weights.safetensors").path))
+        let results = try SweepRunner.finish(spec, in: folder)
+        #expect(results.column("status").map(\.description) == ["ok", "ok", "ok", "ok", "diverged", "diverged", "diverged", "diverged"])
+        #expect(results.column("finalLoss")[..<4].allSatisfy { ($0.number ?? .nan).isFinite })
+        #expect(results.column("finalLoss")[4...].allSatisfy { $0.number?.isNaN == true })
+        #expect(String(decoding: try Data(contentsOf: folder.appendingPathComponent("results.csv")), as: UTF8.self)
+                    .split(separator: "\n")[5].hasSuffix(",diverged,nan,nan,nan,nan"))
+        #expect(try SweepRunner.train(spec, in: folder, threads: 1).trained.isEmpty)
     }
 }
