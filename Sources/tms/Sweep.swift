@@ -64,7 +64,7 @@ struct Sweep: ParsableCommand {
             let who = slice.map { "shard \($0): " } ?? ""
             print("\(who)\(summary.trained.count) packs trained, \(summary.skipped.count) already done; \(spec.cells().count) cells in \(spec.packs().count) packs")
             if !summary.diverged.isEmpty {
-                print("\(summary.diverged.count) of them diverged (\(summary.diverged.joined(separator: ", ")); their cells have status diverged in the results")
+                print("\(summary.diverged.count) of them diverged (\(summary.diverged.joined(separator: ", "))); their cells have status diverged in the results")
             }
             if slice == nil {
                 print("results: \(folder.appendingPathComponent("results.csv").path), report: \(folder.appendingPathComponent("report.html").path)")
