@@ -12,7 +12,7 @@ struct TMS: ParsableCommand {
         abstract: "Toy models of superposition: train, analyse and reproduce Elhage et al. (2022).",
         discussion: "Errors are one line 'tms: error: …' with exit status 2; see docs/errors.md.",
         version: tmsVersion,
-        subcommands: [Train.self, Analyze.self, Report.self, List.self, Run.self, Bench.self, SAE.self])
+        subcommands: [Train.self, Analyze.self, Report.self, List.self, Run.self, Bench.self, SAE.self, Sweep.self])
 
     static func main() {
         do {
