@@ -66,7 +66,6 @@ public struct PowerLawExperiment: Experiment {
     /// What the analysis measures of one instance.
     struct InstanceFacts {
         var alpha: Double
-        var probability: [Double]
         var norms: [Double]
         var dimensionality: [Double]
         var dimensionsPerFeature: Double
@@ -74,7 +73,7 @@ public struct PowerLawExperiment: Experiment {
         var agreement: Double
         var spearman: Double
         var census: [PolytopeKind: Int]
-        /// Mean D_i of the `k` most frequent features, and of the rarer half of the represented features.
+        /// Mean D_i of the m/4 most frequent features, and of the rarer half of the represented features (nan if none).
         var frequentDimensionality: Double
         var rareDimensionality: Double
     }
@@ -88,7 +87,7 @@ public struct PowerLawExperiment: Experiment {
             let represented = a.featureNorms.indices.filter { a.featureNorms[$0] > 0.5 }
             let rareHalf = represented.suffix(represented.count / 2)
             let mean = { (ix: [Int]) in ix.isEmpty ? Double.nan : ix.reduce(0.0) { $0 + a.featureDimensionality[$1] } / Double(ix.count) }
-            return InstanceFacts(alpha: alphas[k], probability: p, norms: a.featureNorms, dimensionality: a.featureDimensionality,
+            return InstanceFacts(alpha: alphas[k], norms: a.featureNorms, dimensionality: a.featureDimensionality,
                                  dimensionsPerFeature: a.dimensionsPerFeature, represented: represented.count,
                                  agreement: frequencyOrderAgreement(norms: a.featureNorms, probabilities: p),
                                  spearman: spearmanRankCorrelation(p, a.featureNorms), census: polytopeCensus(of: W),
@@ -131,7 +130,7 @@ public struct PowerLawExperiment: Experiment {
             passed: steepest.frequentDimensionality > 0.9 && steepest.rareDimensionality < 0.6))
 
         let share = { (x: InstanceFacts, kind: PolytopeKind) in x.represented == 0 ? 0 : Double(x.census[kind] ?? 0) / Double(x.represented) }
-        let polytopeShare = { (x: InstanceFacts) in 1 - share(x, .other) }
+        let polytopeShare = { (x: InstanceFacts) in x.represented == 0 ? 0 : 1 - share(x, .other) }
         // Restated after the first quick run (docs/experiments.md#power-law): the claim was "at α = 0 ≥ 50 % of
         // represented features in recognised polytopes", carried over from the geometry experiment; but at mean
         // p = 0.05 the uniform model is far below the polytope range (D* ≈ 0.14, every feature in one large
