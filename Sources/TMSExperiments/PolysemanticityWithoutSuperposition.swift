@@ -182,21 +182,24 @@ public struct PolysemanticityWithoutSuperpositionExperiment: Experiment {
             caption: "On [−3, 3]² (x right, y up), 41 × 41 points; colour scale symmetric around 0 in each panel. The inputs are N(0, 1), so the corners are rarely seen in training.",
             file: "mlp-surface.svg"))
         let cases: [(String, Matrix, SuperpositionTest, String)] = [
-            ("(a) x·y MLP, kinked neurons × (x, y)", W1, mlpTest, "(u, v): inputs rotated"),
-            ("(b) relu-output 5→5, 1 − S = \(fmt(orthoP[0], 3))", orthoW[0], orthoTests[0], "hidden space rotated"),
-            ("pentagon 5→2, 1 − S = 0.05", pentagonW, pentagonTest, "hidden space rotated"),
-            ("20→5, 1 − S = 0.001", sweepW, sweepTest, "hidden space rotated"),
+            ("(a) x·y MLP, kinked neurons", W1, mlpTest, "(a) MLP"),
+            ("(b) relu-output 5→5, 1 − S = \(fmt(orthoP[0], 3))", orthoW[0], orthoTests[0], "(b) 5→5"),
+            ("pentagon 5→2, 1 − S = 0.05", pentagonW, pentagonTest, "pentagon"),
+            ("20→5, 1 − S = 0.001", sweepW, sweepTest, "20→5"),
         ]
         figures.append(ReportFigure(
             heading: "Neurons × features before and after the orthogonal change of basis",
             html: Figure.stacked(cases.map { c in
-                Figure.stacked([
-                    Figures.neuronHeatmapFigure(title: "\(c.0): W", weights: c.1.rows.map(Plots.doubles)),
-                    Figures.neuronHeatmapFigure(title: "after (\(c.3)): \(c.2.verdict.rawValue)", weights: c.2.transformed.rows.map(Plots.doubles),
-                                                columnLabel: c.2.changeOfBasis == .input ? "rotated input" : "feature"),
+                let input = c.2.changeOfBasis == .input
+                return Figure.stacked([
+                    Figures.neuronHeatmapFigure(title: "\(c.3): W as trained", weights: c.1.rows.map(Plots.doubles),
+                                                columnLabel: input ? "input (x, y)" : "feature"),
+                    Figures.neuronHeatmapFigure(title: input ? "\(c.3): inputs rotated, WQ" : "\(c.3): hidden rotated, OW",
+                                                weights: c.2.transformed.rows.map(Plots.doubles),
+                                                columnLabel: input ? "rotated input (u, v)" : "feature"),
                 ], axis: .horizontal)
             }).render(),
-            caption: "Rows neurons, columns features (red negative, blue positive). Left: as trained; right: after the orthogonal change of basis of superpositionTest (docs/analysis.md#superposition-test). Without superposition each neuron then reads one feature; in superposition no rotation can do that.",
+            caption: "Rows neurons, columns features (red negative, blue positive), one row per case: (a) the x·y MLP's kinked neurons, (b) relu-output 5→5 at 1 − S = \(fmt(orthoP[0], 3)), the pentagon, 20→5 at 1 − S = 0.001. Left: as trained; right: after the orthogonal change of basis of superpositionTest (docs/analysis.md#superposition-test). Without superposition each neuron then reads one feature; in superposition no rotation can do that. Verdicts in the table below.",
             file: "neurons-before-after.svg"))
         let rows = cases.map { c in
             "<tr><td>\(c.0)</td><td>\(c.2.polysemanticNeurons)/\(c.2.liveNeurons)</td><td>\(c.2.representedFeatures)</td><td>\(c.2.dimension)</td><td>\(fmt(c.2.maxInterference, 3))</td><td>\(c.2.polysemanticAfterChange)</td><td>\(c.2.verdict.rawValue)</td></tr>"
@@ -214,7 +217,7 @@ public struct PolysemanticityWithoutSuperpositionExperiment: Experiment {
             file: "mlp-loss.svg"))
         figures.append(ReportFigure(heading: "Loss curves of the toy models (orthogonal 5→5)", html: Plots.lossCurves(orthogonal), file: "loss-curves.svg"))
         return ExperimentAnalysis(figures: figures, checks: checks, summary: [
-            ("verdicts", cases.map { "\($0.0.components(separatedBy: ",")[0]): \($0.2.verdict.rawValue)" }.joined(separator: "; ")),
+            ("verdicts", cases.map { "\($0.3): \($0.2.verdict.rawValue)" }.joined(separator: "; ")),
             ("MLP MSE / E[(xy)²]", fmt(mse / meanSquareTarget, 4)),
         ])
     }
@@ -243,7 +246,7 @@ public struct PolysemanticityWithoutSuperpositionExperiment: Experiment {
         func a(_ j: Int) -> (x: Double, y: Double) { (Double(mlp.inputWeights[2 * j]), Double(mlp.inputWeights[2 * j + 1])) }
         let r = live.map { j -> Double in let v = a(j); return (v.x * v.x + v.y * v.y).squareRoot() }.max() ?? 1
         let bound = max(r, 0.1) * 1.15
-        var canvas = SVGCanvas(width: 420, height: 452)
+        var canvas = SVGCanvas(width: 420, height: 470)
         canvas.text(title, at: Point(210, 22), size: 14, anchor: .middle, bold: true)
         let area = PlotArea(left: 60, top: 40, width: 340, height: 340, xDomain: -bound...bound, yDomain: -bound...bound)
         canvas.axes(area, xLabel: "weight on x", yLabel: "weight on y")
@@ -257,8 +260,10 @@ public struct PolysemanticityWithoutSuperpositionExperiment: Experiment {
             let colour = linear.contains(j) ? (c > 0 ? "#92c5de" : "#f4a582") : (c > 0 ? "#2166ac" : "#b2182b")
             canvas.ray(area, to: Point(v.x, v.y), color: colour, width: 2, dotRadius: 3.5, title: label + (linear.contains(j) ? " (linear on the data)" : ""))
         }
-        canvas.legend(at: Point(70, 410), entries: [LegendEntry(label: "c_j > 0", color: "#2166ac", mark: .line),
+        canvas.legend(at: Point(70, 432), entries: [LegendEntry(label: "c_j > 0", color: "#2166ac", mark: .line),
                                                      LegendEntry(label: "c_j < 0", color: "#b2182b", mark: .line)])
+        canvas.legend(at: Point(230, 432), entries: [LegendEntry(label: "linear on the data, c_j > 0", color: "#92c5de", mark: .line),
+                                                      LegendEntry(label: "linear on the data, c_j < 0", color: "#f4a582", mark: .line)])
         return Figure(canvas).render()
     }
 }
