@@ -19,7 +19,7 @@ public struct PolysemanticityWithoutSuperpositionExperiment: Experiment {
     public init() {}
     public let name = "polysemanticity-without-superposition"
     public let reproduces = "Beyond the paper (after §\"Superposition in a Privileged Basis\"): polysemantic neurons without superposition (an x·y MLP, orthogonal features in a rotated basis) against the pentagon and 20→5 controls"
-    public let measuredRuntime = "25 s"
+    public let measuredRuntime = "3 s"
     public let mainFigure: String? = "mlp-neuron-directions.svg"
     public let outputs = "MLP neuron directions in the (x, y) plane, learned x·y and its error, neuron×feature heatmaps before/after the orthogonal change of basis, verdict table, loss curves; product-mlp.safetensors"
 
