@@ -153,12 +153,15 @@ public func alignedOrthonormalBasis(_ vectors: [[Double]], dimension d: Int, ref
                 for t in 0..<d { sums[a][t] += sign * v[t] }
             }
             let refined = zip(sums, basis).map { dot($0, $0) > 1e-12 ? $0 : $1 }
-            var next: [[Double]] = []
-            for v in refined {
-                let r = residual(v, next), r2 = dot(r, r)
-                next.append(r2 > 1e-12 ? r.map { $0 / r2.squareRoot() } : residual(basis[next.count], next))
+            var next: [[Double]] = [], complete = true
+            for (a, v) in refined.enumerated() {
+                var r = residual(v, next), r2 = dot(r, r)
+                if r2 <= 1e-12 { r = residual(basis[a], next); r2 = dot(r, r) }
+                guard r2 > 1e-12 else { complete = false; break }
+                next.append(r.map { $0 / r2.squareRoot() })
             }
-            if next.allSatisfy({ dot($0, $0) > 0.5 }) { basis = next } else { break }
+            guard complete else { break }
+            basis = next
         }
     }
     for e in 0..<d where basis.count < d {

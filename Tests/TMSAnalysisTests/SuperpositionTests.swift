@@ -13,6 +13,13 @@ import TMSAnalysis
         #expect(t.maxInterference == 0)
     }
 
+    @Test func zeroMatrixHasNoLiveNeuronAndNothingRepresented() {
+        let t = superpositionTest(of: Matrix(rowCount: 2, columnCount: 3))
+        #expect(t.liveNeurons == 0 && t.representedFeatures == 0 && t.maxInterference == 0)
+        #expect(t.verdict == .monosemantic)
+        #expect(superpositionTest(of: Matrix(rowCount: 2, columnCount: 3), changing: .input).verdict == .monosemantic)
+    }
+
     @Test func rotatedIdentityIsPolysemanticWithoutSuperposition() {
         // W = R(30°): each neuron reads its larger feature with share cos²30° = 0.75 < 0.9; the features are
         // orthogonal unit vectors, so rotating the hidden space back gives the identity.
