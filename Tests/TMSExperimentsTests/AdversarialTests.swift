@@ -14,8 +14,10 @@ import TMSAnalysis
         let analysis = try e.analyse(data, options: options)
         #expect(analysis.checks.count == 3)
         let rows = AdversarialExperiment.rows(try data.part("model"), samples: 8_000, seed: 0)
-        // The dense model is its own reference.
-        #expect(Swift.abs(rows[0].analytic - 1) < 1e-9 && Swift.abs(rows[0].gradient - 1) < 1e-9)
+        // Against the dense-trained instance, that instance is exactly 1; against the exact no-superposition
+        // model (λ²·max I/n) the dense model, which represents 5 features orthogonally, is close to 1.
+        #expect(Swift.abs(rows[0].analyticVsDense - 1) < 1e-9)
+        #expect(rows[0].analytic > 0.8 && rows[0].analytic < 1.25, "\(rows[0].analytic)")
         // Superposition forms: 1/D* rises from 1 to > 4, and the no-ReLU bound rises > 3× with it.
         #expect(rows[0].inverseDStar < 1.1 && rows.last!.inverseDStar > 4)
         #expect(rows.last!.linearVulnerability > 3 && pearsonCorrelation(rows.map(\.linearVulnerability), rows.map(\.inverseDStar)) > 0.8)
