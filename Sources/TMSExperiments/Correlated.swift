@@ -18,10 +18,10 @@ import TMSRender
 public struct CorrelatedExperiment: Experiment {
     public init() {}
     public let name = "correlated"
-    public let reproduces = "§\"Superposition with Correlated Features\": correlated pairs orthogonal, anticorrelated antipodal, pairs collapsing as they get denser (init: xavier)"
+    public let reproduces = "§\"Superposition with Correlated Features\": correlated pairs orthogonal, anticorrelated antipodal, two correlated sets of 10 as local orthogonal bases, pairs collapsing as they get denser (init: xavier)"
     public let measuredRuntime = "32 s"
     public let mainFigure: String? = "collapse.svg"
-    public let outputs = "a sample batch showing co-occurrence, feature diagrams per part and density, collapse table"
+    public let outputs = "a sample batch showing co-occurrence, feature diagrams per part and density, WᵀW of the two correlated sets of 10, collapse table"
 
     static let collapseDensities: [Float] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5]
 
