@@ -120,6 +120,17 @@ public func adversarialVulnerability(clean: Double, attacked: Double, referenceC
     (attacked - clean) / (referenceAttacked - referenceClean)
 }
 
+/// L′₀ − L₀ of a model without superposition under its worst attack of size λ, exactly and for any inputs
+/// x ≥ 0: such a model represents features along orthonormal directions (WᵀW = 1 on them, 0 elsewhere) with
+/// zero output bias on them, so output j is ReLU(x_j + δ_j) = x_j + δ_j for δ_j ≥ 0 and an attack δ raises the
+/// loss by at most Σ_j I_j δ_j²/n ≤ λ²·max_j I_j/n, reached by δ = λ·e_i on the most important represented
+/// feature (the analytic attack on it; the best a gradient attack can find). The reference of the vulnerability
+/// (L′ − L)/(L′₀ − L₀) (Elhage et al. 2022, §"Superposition and Adversarial Examples"; docs/experiments.md#adversarial).
+public func noSuperpositionAttackIncrease(size lambda: Double, importance: [Double]) -> Double {
+    guard let top = importance.max(), !importance.isEmpty else { return 0 }
+    return lambda * lambda * top / Double(importance.count)
+}
+
 /// `count` inputs x_i = Bernoulli(p_i)·U[0, 1] (independent features), drawn from `seed`.
 public func sampleSparseInputs(count: Int, probability: [Float], seed: UInt64) -> [[Double]] {
     var rng = RandomStream(seed: seed)

@@ -39,8 +39,12 @@ public enum FeatureDistribution: String, CaseIterable, Codable, Sendable {
     /// One uniform u per pair: the first is present iff u ≤ p, the second iff u ≥ 1 − p (requires p ≤ 0.5);
     /// the ARENA exercises' convention. Each marginal is exactly p; the two never co-occur.
     case anticorrelatedPairs = "anticorrelated-pairs"
+    /// Consecutive sets of k = `correlatedSetSize` features (kj … kj+k−1) share one presence draw: all present
+    /// together with probability p, else all absent (Elhage et al. 2022, §"Superposition with Correlated
+    /// Features"); k = 2 draws exactly what `correlatedPairs` draws.
+    case correlatedSets = "correlated-sets"
 
-    public var isPaired: Bool { self != .independent }
+    public var isPaired: Bool { self == .correlatedPairs || self == .anticorrelatedPairs }
 }
 
 /// How the weights start (docs/models.md#initialisation). Biases start at 0 either way.
@@ -159,11 +163,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var initialisation: Initialisation = .xavier
     /// A factor on the initial scale (σ for normal draws, the bound for uniform ones); 1 by default.
     public var initScale: Double = 1
+    /// The set size k of `correlated-sets` (nil, not set, for every other distribution); must divide n.
+    public var correlatedSetSize: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case model, featureCount, hiddenCount, instanceCount, featureProbability, importance, distribution, steps,
              batchSize, learningRate, schedule, warmupSteps, optimizer, weightDecay, beta1, beta2, epsilon, bestOf,
-             seed, evaluationBatches, lossLogPoints, initialisation, initScale
+             seed, evaluationBatches, lossLogPoints, initialisation, initScale, correlatedSetSize
     }
 
     /// Decodes every field; `initialisation` and `initScale` may be absent (folders written before they
@@ -193,6 +199,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         lossLogPoints = try c.decode(Int.self, forKey: .lossLogPoints)
         initialisation = try c.decodeIfPresent(Initialisation.self, forKey: .initialisation) ?? .xavier
         initScale = try c.decodeIfPresent(Double.self, forKey: .initScale) ?? 1
+        correlatedSetSize = try c.decodeIfPresent(Int.self, forKey: .correlatedSetSize)
     }
 
     public init(model: ModelKind = .reluOutput, featureCount: Int = 5, hiddenCount: Int = 2, instanceCount: Int = 1,
@@ -274,6 +281,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             "distribution": "--distribution", "steps": "--steps", "batchSize": "--batch-size", "learningRate": "--lr",
             "schedule": "--schedule", "warmupSteps": "--warmup-steps", "optimizer": "--optimizer",
             "weightDecay": "--weight-decay", "bestOf": "--best-of", "initialisation": "--init", "initScale": "--init-scale",
+            "correlatedSetSize": "--set-size",
         ]
         return flags[field].map { "\($0) / \(field)" } ?? field
     }
@@ -331,6 +339,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             guard row.contains(where: { $0 > 0 }) else {
                 throw bad("importance", "instance \(k) has no feature with importance > 0; its loss would be identically zero")
             }
+        }
+        if distribution == .correlatedSets {
+            guard let k = correlatedSetSize else {
+                throw bad("correlatedSetSize", "not set; correlated-sets needs a set size k in 2...\(featureCount) that divides the feature count")
+            }
+            guard k >= 2 && k <= featureCount && featureCount % k == 0 else {
+                throw bad("correlatedSetSize", "\(k) is invalid for \(featureCount) features; it must be in 2...\(featureCount) and divide the feature count")
+            }
+            for (s, row) in featureProbability.enumerated() {
+                for j in stride(from: 0, to: featureCount, by: k) where row[j..<(j + k)].contains(where: { $0 != row[j] }) {
+                    throw bad("featureProbability", "features \(j)...\(j + k - 1) of instance \(s) form a correlated set but have different probabilities; a set must share one")
+                }
+            }
+        } else if let k = correlatedSetSize {
+            throw bad("correlatedSetSize", "\(k) is given but the distribution is \(distribution.rawValue); a set size is only for correlated-sets")
         }
         if distribution.isPaired && featureCount % 2 != 0 {
             throw bad("featureCount", "\(featureCount) is odd; \(distribution.rawValue) needs an even feature count")

@@ -50,7 +50,8 @@ public struct SparseBatch: Sendable {
 ///   per lane: present iff u < T_i = round(p_i·2^24), with magnitude u/T_i (given presence, u is uniform
 ///   on 0..<T_i, so u/T_i is uniform on [0, 1) in steps of 1/T_i, at most 2^-20 for p ≥ 1/16). Cost ∝
 ///   rows × features, ~0.2 ns per entry, ~50× cheaper than a skip per non-zero above p ≈ 0.05;
-/// - correlated or anticorrelated pairs: scalar draws per pair.
+/// - correlated or anticorrelated pairs: scalar draws per pair; correlated sets of k: one scalar presence draw
+///   per set, then k magnitudes when present (k = 2 gives the draws of correlated pairs).
 /// `sample(batchSize:into:rng:)` returns any batch as CSR; the trainer fills lane draws straight into a
 /// dense feature-major buffer (`drawDense`), with the same values.
 public struct FeatureSampler: Sendable {
@@ -58,6 +59,8 @@ public struct FeatureSampler: Sendable {
     public let probability: [Float]
     public let distribution: FeatureDistribution
     public let signed: Bool
+    /// The set size k of `correlated-sets` (nil otherwise).
+    public let setSize: Int?
     let uniformProbability: Float?
     /// Per-feature presence thresholds T_i for lane draws (`LaneRandomStream.threshold`, 2^24 meaning
     /// always) and 1/T_i.
@@ -67,8 +70,12 @@ public struct FeatureSampler: Sendable {
     /// How batches are drawn (`BatchPlan.drawing`): decided once, here.
     let drawing: BatchPlan.Drawing
 
-    public init(featureCount: Int, probability: [Float], distribution: FeatureDistribution, signed: Bool) {
+    /// `setSize` is the set size k of `correlated-sets` (required there, dividing `featureCount`; ignored
+    /// otherwise), `TrainingConfig.correlatedSetSize`.
+    public init(featureCount: Int, probability: [Float], distribution: FeatureDistribution, signed: Bool, setSize: Int? = nil) {
         precondition(probability.count == featureCount)
+        precondition(distribution != .correlatedSets || setSize.map { $0 >= 1 && featureCount % $0 == 0 } == true)
+        self.setSize = distribution == .correlatedSets ? setSize : nil
         self.featureCount = featureCount
         self.probability = probability
         self.distribution = distribution
@@ -220,6 +227,14 @@ public struct FeatureSampler: Sendable {
                 for j in stride(from: 0, to: n - 1, by: 2) where rng.nextUnitFloat() < probability[j] {
                     batch.columns.append(Int32(j)); batch.values.append(magnitude(&rng))
                     batch.columns.append(Int32(j + 1)); batch.values.append(magnitude(&rng))
+                }
+                batch.rowStart[b + 1] = Int32(batch.columns.count)
+            }
+        case .correlatedSets:
+            let k = setSize!
+            for b in 0..<batchSize {
+                for j in stride(from: 0, to: n, by: k) where rng.nextUnitFloat() < probability[j] {
+                    for i in j..<(j + k) { batch.columns.append(Int32(i)); batch.values.append(magnitude(&rng)) }
                 }
                 batch.rowStart[b + 1] = Int32(batch.columns.count)
             }

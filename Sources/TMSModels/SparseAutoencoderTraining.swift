@@ -12,7 +12,8 @@ public struct ToyActivationSource: Sendable {
         self.weights = weights
         samplers = (0..<weights.instanceCount).map {
             FeatureSampler(featureCount: weights.featureCount, probability: config.featureProbability[$0],
-                           distribution: config.distribution, signed: weights.model.usesSignedInputs)
+                           distribution: config.distribution, signed: weights.model.usesSignedInputs,
+                           setSize: config.correlatedSetSize)
         }
     }
 

@@ -355,7 +355,8 @@ extension TrainingConfig {
     func instanceState(instance k: Int, W: [Float], W2: [Float]?, bias: [Float], dataStream: RandomStream) -> InstanceState {
         InstanceState(model: model, featureCount: featureCount, hiddenCount: hiddenCount, importance: importance[k],
                       sampler: FeatureSampler(featureCount: featureCount, probability: featureProbability[k],
-                                              distribution: distribution, signed: model.usesSignedInputs),
+                                              distribution: distribution, signed: model.usesSignedInputs,
+                                              setSize: correlatedSetSize),
                       dataStream: dataStream, W: W, W2: W2, bias: bias, batchSize: batchSize)
     }
 

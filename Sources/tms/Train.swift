@@ -74,7 +74,7 @@ struct Train: ParsableCommand {
         --config FILE re-runs a saved config.json (or a run folder's). With it, the training flags --model, \
         --steps, --batch-size, --lr, --schedule, --warmup-steps, --optimizer, --weight-decay, --best-of, --init, \
         --init-scale and --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
-        --hidden, --instances, --feature-probability, --sparsity, --importance-decay, --distribution) are refused.
+        --hidden, --instances, --feature-probability, --sparsity, --importance-decay, --distribution, --set-size) are refused.
 
         Errors: one line 'tms: error: …', exit status 2, no folder written (docs/errors.md).
         """)
@@ -97,6 +97,9 @@ struct Train: ParsableCommand {
     var importanceDecay: Double?
     @Option(parsing: .unconditional, help: "Feature distribution (default independent).")
     var distribution: FeatureDistribution?
+    @Option(name: .customLong("set-size"), parsing: .unconditional,
+            help: "Set size k for --distribution correlated-sets (consecutive sets of k features present together; must divide --features).")
+    var setSize: Int?
     @Option(parsing: .unconditional, help: "Training steps, at most 10^9 (default 10000).") var steps: Int?
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default 1024).") var batchSize: Int?
     @Option(parsing: .unconditional, help: "Learning rate (default 0.001).") var lr: Double?
@@ -133,6 +136,7 @@ struct Train: ParsableCommand {
                 ("--features", features != nil), ("--hidden", hidden != nil), ("--instances", instances != nil),
                 ("--feature-probability", featureProbability != nil), ("--sparsity", sparsity != nil),
                 ("--importance-decay", importanceDecay != nil), ("--distribution", distribution != nil),
+                ("--set-size", setSize != nil),
             ]
             if let flag = shaping.first(where: \.1)?.0 {
                 throw ConfigError("\(flag) cannot be combined with --config: it would change the saved per-feature tables; edit the config.json instead")
@@ -186,9 +190,10 @@ struct Train: ParsableCommand {
         guard probabilities.count == count else {
             throw ConfigError("\(flag) has \(probabilities.count) values but --instances is \(count); give one value per instance or one for all")
         }
-        let c = TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: hidden ?? 2,
+        var c = TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: hidden ?? 2,
                                         featureProbabilities: probabilities.map(Float.init), importanceDecay: Float(decay),
                                         distribution: distribution ?? .independent)
+        c.correlatedSetSize = setSize
         // I_i = R^i can overflow Float32 for R > 1: refused here, naming the flag (validate would name the table).
         if let i = c.importance[0].firstIndex(where: { !$0.isFinite }) {
             throw ConfigError("--importance-decay: \(decay) is invalid for \(n) features; I_\(i) = \(decay)^\(i) overflows Float32 (use R ≤ 1 or fewer features)")

@@ -39,6 +39,9 @@ import TMSAnalysis
         let ref = orthogonal.worstAnalyticAttack(inputs, size: lambda).loss - orthogonal.meanLoss(inputs)
         // Orthogonal: δ = 0.1·e_i shifts one output by 0.1 on every input: 0.01 / 2.
         #expect(Swift.abs(ref - 0.005) < 1e-12)
+        // The closed form for a model without superposition: λ²·max I / n = 0.01 · 1 / 2.
+        #expect(Swift.abs(noSuperpositionAttackIncrease(size: lambda, importance: [1, 1]) - ref) < 1e-12)
+        #expect(Swift.abs(noSuperpositionAttackIncrease(size: 0.2, importance: [0.5, 2, 1, 1]) - 0.04 * 2 / 4) < 1e-12)
         #expect(adversarialVulnerability(clean: 0, attacked: sup, referenceClean: 0, referenceAttacked: ref) > 1)
         // From δ = 0 the digon's gradient is zero on exact inputs: the gradient attack finds nothing.
         #expect(digon.gradientAttackLoss(inputs, size: lambda) == digon.meanLoss(inputs))

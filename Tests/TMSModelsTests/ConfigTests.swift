@@ -66,6 +66,26 @@ struct InvalidConfigCase: Sendable, CustomTestStringConvertible {
                   $0.featureProbability[0] = [0.1, 0.2, 0.3, 0.3]
               },
               message: "--feature-probability (or --sparsity) / featureProbability: features 0 and 1 of instance 0 form a pair but have probabilities 0.1 and 0.2; paired features must share one"),
+        .init(name: "correlated sets without a set size", change: { $0.distribution = .correlatedSets },
+              message: "--set-size / correlatedSetSize: not set; correlated-sets needs a set size k in 2...4 that divides the feature count"),
+        .init(name: "set size not dividing n", change: {
+                  $0.distribution = .correlatedSets
+                  $0.correlatedSetSize = 3
+              },
+              message: "--set-size / correlatedSetSize: 3 is invalid for 4 features; it must be in 2...4 and divide the feature count"),
+        .init(name: "set size of 1", change: {
+                  $0.distribution = .correlatedSets
+                  $0.correlatedSetSize = 1
+              },
+              message: "--set-size / correlatedSetSize: 1 is invalid for 4 features; it must be in 2...4 and divide the feature count"),
+        .init(name: "set with two probabilities", change: {
+                  $0.distribution = .correlatedSets
+                  $0.correlatedSetSize = 4
+                  $0.featureProbability[1] = [0.1, 0.1, 0.1, 0.2]
+              },
+              message: "--feature-probability (or --sparsity) / featureProbability: features 0...3 of instance 1 form a correlated set but have different probabilities; a set must share one"),
+        .init(name: "set size without correlated sets", change: { $0.correlatedSetSize = 2 },
+              message: "--set-size / correlatedSetSize: 2 is given but the distribution is independent; a set size is only for correlated-sets"),
         .init(name: "NaN learning rate", change: { $0.learningRate = .nan },
               message: "--lr / learningRate: nan is invalid; it must be a positive finite number"),
         .init(name: "zero learning rate", change: { $0.learningRate = 0 },
@@ -133,7 +153,7 @@ func invalidConfigGivesTheExpectedOneLineMessage(_ c: InvalidConfigCase) {
 
 @Test func modelKindNamesAreThePaperSpellings() {
     #expect(ModelKind.allCases.map(\.rawValue) == ["linear", "relu-output", "relu-hidden", "abs"])
-    #expect(FeatureDistribution.allCases.map(\.rawValue) == ["independent", "correlated-pairs", "anticorrelated-pairs"])
+    #expect(FeatureDistribution.allCases.map(\.rawValue) == ["independent", "correlated-pairs", "anticorrelated-pairs", "correlated-sets"])
 }
 
 @Test func modelKindStructureFollowsSpecSection2() {

@@ -151,6 +151,45 @@ func correlatedPairsAlwaysCoOccurWithMarginalP(p: Float) {
     #expect(s.minValue >= 0 && s.maxValue < 1)
 }
 
+@Test(arguments: [0.5, 0.1] as [Float])
+func correlatedSetsAreAllOrNoneWithMarginalP(p: Float) {
+    // Three sets of 4: in every row a set is wholly present or wholly absent; P(set present) = p; magnitudes
+    // U[0, 1) (mean 1/2, sd 1/√12) and independent within a set (mean product of two members 1/4).
+    let n = 12, k = 4, rows = draws / 4
+    let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: p, count: n), distribution: .correlatedSets,
+                                 signed: false, setSize: k)
+    var rng = RandomStream(seed: 43)
+    let batch = sampler.sample(batchSize: rows, rng: &rng)
+    #expect(isWellFormed(batch))
+    let dense = batch.dense
+    var setPresent = [Int](repeating: 0, count: n / k), partial = 0
+    for row in dense {
+        for j in 0..<(n / k) {
+            let count = row[(k * j)..<(k * j + k)].filter { $0 != 0 }.count
+            if count == k { setPresent[j] += 1 } else if count != 0 { partial += 1 }
+        }
+    }
+    #expect(partial == 0, "\(partial) sets partly present")
+    for j in 0..<(n / k) {
+        #expect(withinBinomialBounds(setPresent[j], trials: rows, p: Double(p)), "set \(j): \(setPresent[j]) of \(rows)")
+    }
+    let s = BatchStatistics(batch)
+    let mean = s.valueSum.reduce(0, +) / Double(s.valueCount)
+    #expect(Swift.abs(mean - 0.5) <= 5 * (1.0 / 12).squareRoot() / Double(s.valueCount).squareRoot(), "mean \(mean)")
+    let meanProduct = s.pairProductSum / Double(s.firstTwoPresent)
+    #expect(Swift.abs(meanProduct - 0.25) <= 5 * (7.0 / 144).squareRoot() / Double(s.firstTwoPresent).squareRoot(), "mean product \(meanProduct)")
+    #expect(s.minValue >= 0 && s.maxValue < 1)
+}
+
+@Test func correlatedSetsOfTwoDrawExactlyTheCorrelatedPairs() {
+    let p = [Float](repeating: 0.3, count: 6)
+    var a = RandomStream(seed: 5), b = RandomStream(seed: 5)
+    let pairs = FeatureSampler(featureCount: 6, probability: p, distribution: .correlatedPairs, signed: false).sample(batchSize: 500, rng: &a)
+    let sets = FeatureSampler(featureCount: 6, probability: p, distribution: .correlatedSets, signed: false, setSize: 2).sample(batchSize: 500, rng: &b)
+    #expect(pairs.rowStart == sets.rowStart && pairs.columns == sets.columns && pairs.values == sets.values)
+    #expect(pairs.nonZeroCount > 500)
+}
+
 @Test(arguments: [0.5, 0.1, 0.01] as [Float])
 func anticorrelatedPairsNeverCoOccurWithMarginalP(p: Float) {
     let n = 4
