@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TMSModels
+import TMSCore
+@testable import TMSExperiments
+
+// InterferenceTolerance.swift: JumpReLU-output models at several θ, represented features per dimension.
+
+@Suite struct InterferenceToleranceTests {
+    @Test func quickChecksPass() throws {
+        let checks = try quickChecks(InterferenceToleranceExperiment())
+        #expect(checks.count == 5)
+        for c in checks { #expect(c.passed, "\(c.claim): \(c.measured)") }
+    }
+
+    @Test func weightsDoNotDependOnTheThreadCountAndBothKindsAreTheReLUAtZero() throws {
+        let experiment = InterferenceToleranceExperiment()
+        let one = try experiment.train(ExperimentOptions(quick: true, seed: 3, steps: 20, threads: 1)) { _, _ in }
+        let three = try experiment.train(ExperimentOptions(quick: true, seed: 3, steps: 20, threads: 3)) { _, _ in }
+        #expect(one.extras == three.extras)
+        let bytes = try #require(one.extras["interference-tolerance.safetensors"])
+        let W = try #require(try Safetensors.decode([UInt8](bytes)).tensors["W"])
+        // Quick: 2 kinds × 3 t × 1 seed of 4×40; model 0 is the JumpReLU at θ = 0, model 3 the ε-insensitive loss
+        // at ε = 0: both the ReLU model from the same start on the same batches, so the same weights bit for bit.
+        #expect(W.shape == [6, 4, 40])
+        #expect(Array(W.values[0..<160]) == Array(W.values[(3 * 160)..<(4 * 160)]))
+        #expect(Array(W.values[0..<160]) != Array(W.values[160..<320]))
+    }
+
+    @Test func batchesHaveTheStatedDensity() {
+        var rng = RandomStream(seed: 4)
+        let rows = InterferenceToleranceExperiment.batch(count: 500, featureCount: 40, density: 0.05, rng: &rng)
+        let active = rows.reduce(0) { $0 + $1.features.count }
+        // 20,000 Bernoulli(0.05) draws: mean 1,000, standard deviation 30.8; ±4σ.
+        #expect(active > 877 && active < 1_123)
+        #expect(rows.allSatisfy { $0.values.allSatisfy { $0 >= 0 && $0 < 1 } })
+    }
+}
