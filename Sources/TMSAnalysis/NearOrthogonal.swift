@@ -5,23 +5,33 @@ import TMSCore
 /// `maxCosine`: a lower bound on the number of nearly orthogonal directions m dimensions allow
 /// (docs/analysis.md#nearly-orthogonal-directions).
 ///
-/// Starts from the standard basis e_1 … e_m (with `antipodes`, also −e_1 … −e_m), then draws random unit
-/// vectors (normalised Gaussians) and keeps each whose cosine with every kept vector c satisfies |c| ≤ ε, or
-/// c ≤ ε with `antipodes` (negative interference is free for a ReLU or JumpReLU output, so a feature and its
-/// opposite can share a direction, Elhage et al. 2022 §"The Geometry of Superposition"); it stops after
-/// `attempts` rejections in a row. Always ≥ m (≥ 2m with antipodes); grows quickly with ε. For ε ≥ 1 every
-/// draw is kept, so ε must be below 1.
+/// Draws random unit vectors (normalised Gaussians) and keeps each whose cosine c with every kept vector has
+/// |c| ≤ ε, or c ≤ ε with `antipodes` (negative interference is free for a ReLU or JumpReLU output, so a
+/// feature and its opposite can share a direction, Elhage et al. 2022 §"The Geometry of Superposition"),
+/// stopping after `attempts` rejections in a row; once starting from the standard basis e_1 … e_m (with
+/// `antipodes`, also −e_1 … −e_m) and once from nothing, and returns the larger count. Always ≥ m (≥ 2m with
+/// antipodes); grows quickly with ε. For ε ≥ 1 every draw is kept, so ε must be below 1.
 ///
 /// - Parameters: `dimension` m ≥ 1; `maxCosine` ε in [0, 1); `attempts` ≥ 1; `rng` the stream of draws.
 public func nearOrthogonalCount(dimension m: Int, maxCosine epsilon: Double, antipodes: Bool = false,
                                 attempts: Int = 2_000, rng: inout RandomStream) -> Int {
     precondition(m >= 1 && epsilon >= 0 && epsilon < 1 && attempts >= 1)
-    var kept: [[Double]] = []
+    var basis: [[Double]] = []
     for i in 0..<m {
         var e = [Double](repeating: 0, count: m); e[i] = 1
-        kept.append(e)
-        if antipodes { e[i] = -1; kept.append(e) }
+        basis.append(e)
+        if antipodes { e[i] = -1; basis.append(e) }
     }
+    // Below ε = 1/√m no vector is within ε of orthogonal to every e_i, so also fill from nothing and keep the larger.
+    let fromBasis = greedyFill(basis, dimension: m, epsilon: epsilon, antipodes: antipodes, attempts: attempts, rng: &rng)
+    let fromNothing = greedyFill([], dimension: m, epsilon: epsilon, antipodes: antipodes, attempts: attempts, rng: &rng)
+    return max(fromBasis, fromNothing)
+}
+
+/// Adds random unit vectors to `start` while they fit (see ``nearOrthogonalCount(dimension:maxCosine:antipodes:attempts:rng:)``).
+private func greedyFill(_ start: [[Double]], dimension m: Int, epsilon: Double, antipodes: Bool, attempts: Int,
+                        rng: inout RandomStream) -> Int {
+    var kept = start
     var misses = 0
     var v = [Double](repeating: 0, count: m)
     while misses < attempts {
