@@ -18,14 +18,21 @@ public struct InterferenceToleranceExperiment: Experiment {
     public init() {}
     public let name = "interference-tolerance"
     public let reproduces = "beyond Elhage et al. 2022 §\"Superposition as a Phase Change\": features per dimension of models that ignore interference below t (JumpReLU output, ε-insensitive loss), against nearly orthogonal packings"
-    public let measuredRuntime = "2 min"
+    public let measuredRuntime = "3 min"
     public let mainFigure: String? = "represented-vs-theta.svg"
     public let outputs = "interference-tolerance.safetensors; represented features per dimension and largest cosine against t for both kinds, greedy packing counts, a table per kind, t and seed"
 
     /// How a model ignores interference t.
     enum Kind: Int, CaseIterable {
-        case jumpReLU = 0, insensitive = 1
-        var label: String { self == .jumpReLU ? "JumpReLU output (θ = t)" : "ε-insensitive loss (ε = t)" }
+        case jumpReLU = 0, insensitive = 1, interferenceOnly = 2
+        var label: String {
+            switch self {
+            case .jumpReLU: "JumpReLU output (θ = t)"
+            case .insensitive: "ε-insensitive loss (ε = t)"
+            case .interferenceOnly: "interference-insensitive loss (ε_I = t)"
+            }
+        }
+        var short: String { ["JumpReLU", "ε-insensitive", "interference-insensitive"][rawValue] }
     }
 
     struct Setting {
@@ -78,6 +85,7 @@ public struct InterferenceToleranceExperiment: Experiment {
                 switch kind {
                 case .jumpReLU: trainer.outputThreshold = s.thresholds[t]
                 case .insensitive: trainer.errorTolerance = s.thresholds[t]
+                case .interferenceOnly: trainer.interferenceTolerance = s.thresholds[t]
                 }
                 let start = Self.initialWeights(s, seed: root.split(0).key)
                 box.value[i] = trainer.train(initialW: start) { step in
@@ -196,6 +204,7 @@ public struct InterferenceToleranceExperiment: Experiment {
             heading: "Represented features per dimension against the tolerance t",
             html: Plots.lineChart(title: "n = \(s.n), m = \(s.m), \(densityTitle(s.density)): features per dimension", xLabel: "tolerance t (θ or ε)", yLabel: "features per dimension",
                                   x: thetas, series: [("JumpReLU output", perDim(represented[.jumpReLU]!)), ("ε-insensitive loss", perDim(ins)),
+                                                      ("interference-insensitive loss", perDim(represented[.interferenceOnly]!)),
                                                       ("packing |cos| ≤ t", perDim(packing)), ("packing cos ≤ t, antipodes", perDim(packingAntipodes)), ("n/m", cap)],
                                   logX: false, logY: false, dashed: ["packing |cos| ≤ t", "packing cos ≤ t, antipodes", "n/m"]),
             caption: "Learned: mean over \(s.seeds) seed(s) of the features with ‖W_i‖ > 0.5, divided by m; at t = 0 both kinds are the ReLU model. Packings: a greedy random packing of unit vectors in m = \(s.m) dimensions (the larger of a fill from the standard basis and one from nothing; 2,000 rejections in a row to stop), a lower bound on how many directions have pairwise |cos| ≤ ε = t, or cos ≤ ε when a direction may also be used by its opposite.",
@@ -203,7 +212,8 @@ public struct InterferenceToleranceExperiment: Experiment {
         figures.append(ReportFigure(
             heading: "Largest cosine among represented features",
             html: Plots.lineChart(title: "Largest cos(W_j, W_k) between represented features", xLabel: "tolerance t", yLabel: "cosine",
-                                  x: thetas, series: [("JumpReLU output", largestCos[.jumpReLU]!), ("ε-insensitive loss", largestCos[.insensitive]!), ("t", thetas)],
+                                  x: thetas, series: [("JumpReLU output", largestCos[.jumpReLU]!), ("ε-insensitive loss", largestCos[.insensitive]!),
+                                                      ("interference-insensitive loss", largestCos[.interferenceOnly]!), ("t", thetas)],
                                   logX: false, logY: false, dashed: ["t"]),
             caption: "Mean over seeds of the largest cos(W_j, W_k) among represented features.",
             file: "interference-vs-theta.svg"))
@@ -211,7 +221,7 @@ public struct InterferenceToleranceExperiment: Experiment {
         for model in models {
             let meanBias = mean(model.represented.map { Double(model.bias[$0]) })
             let weak = featureNorms(of: model.W).filter { $0 > 0.1 && $0 <= 0.5 }.count
-            table += "<tr><td>\(model.kind == .jumpReLU ? "JumpReLU" : "ε-insensitive")</td><td>\(fmt(model.theta))</td><td>\(model.seed)</td><td>\(model.represented.count)</td><td>\(fmt(Double(model.represented.count) / Double(s.m), 2))</td><td>\(weak)</td>"
+            table += "<tr><td>\(model.kind.short)</td><td>\(fmt(model.theta))</td><td>\(model.seed)</td><td>\(model.represented.count)</td><td>\(fmt(Double(model.represented.count) / Double(s.m), 2))</td><td>\(weak)</td>"
                 + "<td>\(fmt(model.largest.dot, 3))</td><td>\(fmt(model.largest.cosine, 3))</td><td>\(fmt(model.largest.absoluteCosine, 3))</td>"
                 + "<td>\(fmt(model.excess, 3))</td><td>\(fmt(meanBias, 3))</td><td>\(fmt(model.trainLoss, 5))</td></tr>"
         }

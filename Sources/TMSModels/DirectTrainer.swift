@@ -26,7 +26,9 @@ public struct SparseRow: Sendable, Equatable {
 /// gradient is 1[z_j > θ]·∂L/∂x′_j, i.e. the jump itself carries no gradient (its derivative is a Dirac delta
 /// at z_j = θ, ignored as in a ReLU's kink). θ = 0 is exactly the ReLU: same losses and weights, bit for bit.
 /// With `errorTolerance` ε > 0 the loss is ε-insensitive instead, (1/n) Σ_j I_j max(0, |x′_j − x_j| − ε)²: any
-/// error up to ε, interference included, costs nothing; ε = 0 is exactly the squared error.
+/// error up to ε, interference included, costs nothing; ε = 0 is exactly the squared error. `interferenceTolerance`
+/// ε_I forgives only interference: an output whose target is 0 costs max(0, |x′_j| − max(ε, ε_I))², while the
+/// active features' errors keep tolerance ε.
 public struct DirectTrainer: Sendable {
     public var featureCount: Int
     public var hiddenCount: Int
@@ -43,6 +45,8 @@ public struct DirectTrainer: Sendable {
     public var outputThreshold: Float = 0
     /// ε ≥ 0 of the ε-insensitive loss max(0, |x′ − x| − ε)²; 0 (the default) is the paper's squared error.
     public var errorTolerance: Float = 0
+    /// ε_I ≥ 0: outputs whose target is 0 cost max(0, |x′| − max(ε, ε_I))²; 0 (the default) changes nothing.
+    public var interferenceTolerance: Float = 0
 
     public init(featureCount: Int, hiddenCount: Int, importance: [Float]? = nil, steps: Int, learningRate: Double) {
         precondition(featureCount > 0 && hiddenCount > 0 && steps >= 0 && learningRate > 0)
@@ -64,7 +68,7 @@ public struct DirectTrainer: Sendable {
     /// The mean loss of (W, b) on `rows`, in Double; the output is z·1[z > θ] with θ = `outputThreshold`
     /// (0: ReLU) and each error e counts as max(0, |e| − ε)² with ε = `errorTolerance` (0: e²).
     public static func loss(W: Matrix, bias: [Float], importance: [Float], rows: [SparseRow], outputThreshold: Float = 0,
-                            errorTolerance: Float = 0) -> Double {
+                            errorTolerance: Float = 0, interferenceTolerance: Float = 0) -> Double {
         guard !rows.isEmpty else { return 0 }
         let n = W.columnCount, m = W.rowCount
         var total = 0.0
@@ -73,6 +77,8 @@ public struct DirectTrainer: Sendable {
         let output = { (z: Double) -> Double in z > theta ? z : 0 }
         let epsilon = Double(errorTolerance)
         let shrink = { (e: Double) -> Double in Self.shrink(e, epsilon) }
+        let epsilonOff = max(epsilon, Double(interferenceTolerance))
+        let shrinkOff = { (e: Double) -> Double in Self.shrink(e, epsilonOff) }
         var h = [Double](repeating: 0, count: m)
         for row in rows {
             for k in 0..<m { h[k] = 0 }
@@ -80,9 +86,9 @@ public struct DirectTrainer: Sendable {
             let z = { (j: Int) -> Double in (0..<m).reduce(Double(bias[j])) { $0 + Double(W[$1, j]) * h[$1] } }
             // Every output against target 0, then the active features' terms corrected to target x_j.
             var s = 0.0
-            for j in 0..<n { let out = shrink(output(z(j))); s += Double(importance[j]) * out * out }
+            for j in 0..<n { let out = shrinkOff(output(z(j))); s += Double(importance[j]) * out * out }
             for (i, v) in zip(row.features, row.values) {
-                let j = Int(i), out = output(z(j)), x = Double(v), e = shrink(out - x), zero = shrink(out)
+                let j = Int(i), out = output(z(j)), x = Double(v), e = x == 0 ? shrinkOff(out) : shrink(out - x), zero = shrinkOff(out)
                 s += Double(importance[j]) * (e * e - zero * zero)
             }
             total += s / Double(n)
@@ -95,6 +101,7 @@ public struct DirectTrainer: Sendable {
                       batch: (Int) -> [SparseRow]) -> Result {
         precondition(outputThreshold >= 0 && outputThreshold.isFinite, "outputThreshold must be finite and ≥ 0")
         precondition(errorTolerance >= 0 && errorTolerance.isFinite, "errorTolerance must be finite and ≥ 0")
+        precondition(interferenceTolerance >= 0 && interferenceTolerance.isFinite, "interferenceTolerance must be finite and ≥ 0")
         let n = featureCount, m = hiddenCount
         var W: [Float]
         if let initialW {
@@ -118,6 +125,7 @@ public struct DirectTrainer: Sendable {
         var active = [Float](repeating: 0, count: n)
         let imp = importance.map(Double.init)
         let theta = Double(outputThreshold), tolerance = Double(errorTolerance)
+        let toleranceOff = max(tolerance, Double(interferenceTolerance))
 
         for step in 0...steps {
             if let every = snapshotEvery, step % every == 0 || step == steps {
@@ -126,7 +134,8 @@ public struct DirectTrainer: Sendable {
             let rows = batch(step)
             if step == steps {
                 losses.append(Float(Self.loss(W: Matrix(rowCount: m, columnCount: n, values: W), bias: b, importance: importance, rows: rows,
-                                              outputThreshold: outputThreshold, errorTolerance: errorTolerance)))
+                                              outputThreshold: outputThreshold, errorTolerance: errorTolerance,
+                                              interferenceTolerance: interferenceTolerance)))
                 break
             }
             for i in 0..<count { grad[i] = 0 }
@@ -145,7 +154,7 @@ public struct DirectTrainer: Sendable {
                     let target = Double(active[j])
                     // z·1[z > θ]; at θ = 0 this is max(0, z) but for the sign of a zero, so the ReLU runs are unchanged.
                     // The ε-insensitive error: at ε = 0 exactly e, so again the same run.
-                    let e = Self.shrink((z > theta ? z : 0) - target, tolerance)
+                    let e = Self.shrink((z > theta ? z : 0) - target, target == 0 ? toleranceOff : tolerance)
                     s += imp[j] * e * e
                     r[j] = z > theta ? 2 * imp[j] * e / Double(n) * scale : 0
                 }

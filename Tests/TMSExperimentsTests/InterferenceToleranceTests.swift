@@ -10,15 +10,15 @@ import TMSCore
     @Test func quickReachesTheFullRunsNegativeResult() throws {
         // docs/experiments.md#interference-tolerance: in the full run every check fails honestly (ignoring
         // interference below t fits FEWER features: the JumpReLU's masked gradient cannot revive a feature whose
-        // output fell below θ, and the ε-insensitive tube lets features shrink below ‖W_i‖ = 0.5 behind a positive
-        // bias). --quick must reach the same: all five fail, while the JumpReLU's represented features keep their
+        // output fell below θ, the ε-insensitive tube lets features shrink below ‖W_i‖ = 0.5 behind a positive
+        // bias, and forgiving interference alone does not help either). --quick must reach the same: all six fail, while the JumpReLU's represented features keep their
         // interference within the tolerance (max W_j·W_k − (θ − b_j) ≤ 0.1: 0.08 and −0.01 at θ = 0.2, 0.4).
         let experiment = InterferenceToleranceExperiment()
         let options = ExperimentOptions(quick: true, seed: 0, threads: 2)
         let data = try experiment.train(options) { _, _ in }
         let analysis = try experiment.analyse(data, options: options)
         #expect(analysis.figures.contains { $0.file == experiment.mainFigure })
-        #expect(analysis.checks.count == 5)
+        #expect(analysis.checks.count == 6)
         for c in analysis.checks { #expect(!c.passed, "\(c.claim): \(c.measured)") }
         let models = try experiment.models(data, options: options)
         let jump = models.filter { $0.kind == .jumpReLU }
@@ -34,10 +34,12 @@ import TMSCore
         #expect(one.extras == three.extras)
         let bytes = try #require(one.extras["interference-tolerance.safetensors"])
         let W = try #require(try Safetensors.decode([UInt8](bytes)).tensors["W"])
-        // Quick: 2 kinds × 3 t × 1 seed of 4×40; model 0 is the JumpReLU at θ = 0, model 3 the ε-insensitive loss
-        // at ε = 0: both the ReLU model from the same start on the same batches, so the same weights bit for bit.
-        #expect(W.shape == [6, 4, 40])
+        // Quick: 3 kinds × 3 t × 1 seed of 4×40; models 0, 3 and 6 are the JumpReLU at θ = 0, the ε-insensitive and
+        // the interference-insensitive loss at 0: all the ReLU model from the same start on the same batches, so the
+        // same weights bit for bit.
+        #expect(W.shape == [9, 4, 40])
         #expect(Array(W.values[0..<160]) == Array(W.values[(3 * 160)..<(4 * 160)]))
+        #expect(Array(W.values[0..<160]) == Array(W.values[(6 * 160)..<(7 * 160)]))
         #expect(Array(W.values[0..<160]) != Array(W.values[160..<320]))
     }
 
