@@ -17,7 +17,7 @@ import TMSAnalysis
 public struct InterferenceToleranceExperiment: Experiment {
     public init() {}
     public let name = "interference-tolerance"
-    public let reproduces = "beyond Elhage et al. 2022 §\"Superposition as a Phase Change\": features per dimension of models that ignore interference below t (JumpReLU output, ε-insensitive loss), against nearly orthogonal packings"
+    public let reproduces = "beyond Elhage et al. 2022 §\"Superposition as a Phase Change\": features per dimension of models that ignore interference below t (JumpReLU output, ε- or interference-insensitive loss), against nearly orthogonal packings"
     public let measuredRuntime = "3 min"
     public let mainFigure: String? = "represented-vs-theta.svg"
     public let outputs = "interference-tolerance.safetensors; represented features per dimension and largest cosine against t for both kinds, greedy packing counts, a table per kind, t and seed"
@@ -185,7 +185,7 @@ public struct InterferenceToleranceExperiment: Experiment {
         let worstExcess = tolerant.map(\.excess).max() ?? 0
         checks.append(Check(
             claim: "Interference among represented features stays below what the model ignores",
-            expected: "for every t > 0 model of either kind, max over represented j ≠ k of W_j·W_k − (t − b_j) ≤ 0.1 (feature k alone at x_k ≤ 1 hardly switches output j on beyond the tolerance)",
+            expected: "for every t > 0 model of any kind, max over represented j ≠ k of W_j·W_k − (t − b_j) ≤ 0.1 (feature k alone at x_k ≤ 1 hardly switches output j on beyond the tolerance)",
             measured: "largest excess " + fmt(worstExcess, 3) + "; " + Kind.allCases.map { kind in
                 kind.label + " " + thetas.indices.dropFirst().map { t in "\(fmt(thetas[t])): \(fmt(group(kind, t).map(\.excess).max() ?? 0, 2))" }.joined(separator: ", ")
             }.joined(separator: "; "),
@@ -202,12 +202,12 @@ public struct InterferenceToleranceExperiment: Experiment {
         let perDim = { (xs: [Double]) in xs.map { $0 / Double(s.m) } }
         var figures = [ReportFigure(
             heading: "Represented features per dimension against the tolerance t",
-            html: Plots.lineChart(title: "n = \(s.n), m = \(s.m), \(densityTitle(s.density)): features per dimension", xLabel: "tolerance t (θ or ε)", yLabel: "features per dimension",
+            html: Plots.lineChart(title: "n = \(s.n), m = \(s.m), \(densityTitle(s.density)): features per dimension", xLabel: "tolerance t (θ, ε or ε_I)", yLabel: "features per dimension",
                                   x: thetas, series: [("JumpReLU output", perDim(represented[.jumpReLU]!)), ("ε-insensitive loss", perDim(ins)),
                                                       ("interference-insensitive loss", perDim(represented[.interferenceOnly]!)),
                                                       ("packing |cos| ≤ t", perDim(packing)), ("packing cos ≤ t, antipodes", perDim(packingAntipodes)), ("n/m", cap)],
                                   logX: false, logY: false, dashed: ["packing |cos| ≤ t", "packing cos ≤ t, antipodes", "n/m"]),
-            caption: "Learned: mean over \(s.seeds) seed(s) of the features with ‖W_i‖ > 0.5, divided by m; at t = 0 both kinds are the ReLU model. Packings: a greedy random packing of unit vectors in m = \(s.m) dimensions (the larger of a fill from the standard basis and one from nothing; 2,000 rejections in a row to stop), a lower bound on how many directions have pairwise |cos| ≤ ε = t, or cos ≤ ε when a direction may also be used by its opposite.",
+            caption: "Learned: mean over \(s.seeds) seed(s) of the features with ‖W_i‖ > 0.5, divided by m; at t = 0 every kind is the ReLU model. Packings: a greedy random packing of unit vectors in m = \(s.m) dimensions (the larger of a fill from the standard basis and one from nothing; 2,000 rejections in a row to stop), a lower bound on how many directions have pairwise |cos| ≤ ε = t, or cos ≤ ε when a direction may also be used by its opposite.",
             file: "represented-vs-theta.svg")]
         figures.append(ReportFigure(
             heading: "Largest cosine among represented features",
