@@ -19,6 +19,16 @@ public struct SparseRow: Sendable, Equatable {
 /// Loss per row: (1/n) Σ_j I_j (ReLU(z_j) − x_j)², z = Wᵀ(W x) + b, averaged over the batch; Adam/AdamW as
 /// in PyTorch (AdamW: p ← p − lr·λ·p before the Adam step); the learning rate follows `schedule`. W starts as
 /// N(0, 2/(n + m)) from `RandomStream(seed)`, b at 0, unless `initialW`/`initialBias` are given.
+///
+/// With `outputThreshold` θ > 0 the output is a JumpReLU, x′_j = z_j·1[z_j > θ]: an output is either off or
+/// the full z_j, so interference below θ − b_j is ignored without the bias also shrinking the feature's own
+/// output (the interference-tolerant model of docs/models.md#direct-trainer). θ is fixed, not learned; the
+/// gradient is 1[z_j > θ]·∂L/∂x′_j, i.e. the jump itself carries no gradient (its derivative is a Dirac delta
+/// at z_j = θ, ignored as in a ReLU's kink). θ = 0 is exactly the ReLU: same losses and weights, bit for bit.
+/// With `errorTolerance` ε > 0 the loss is ε-insensitive instead, (1/n) Σ_j I_j max(0, |x′_j − x_j| − ε)²: any
+/// error up to ε, interference included, costs nothing; ε = 0 is exactly the squared error. `interferenceTolerance`
+/// ε_I forgives only interference: an output whose target is 0 costs max(0, |x′_j| − max(ε, ε_I))², while the
+/// active features' errors keep tolerance ε.
 public struct DirectTrainer: Sendable {
     public var featureCount: Int
     public var hiddenCount: Int
@@ -31,6 +41,12 @@ public struct DirectTrainer: Sendable {
     public var weightDecay: Double = 0
     public var beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
     public var seed: UInt64 = 0
+    /// θ ≥ 0 of the JumpReLU output z·1[z > θ]; 0 (the default) is the paper's ReLU output.
+    public var outputThreshold: Float = 0
+    /// ε ≥ 0 of the ε-insensitive loss max(0, |x′ − x| − ε)²; 0 (the default) is the paper's squared error.
+    public var errorTolerance: Float = 0
+    /// ε_I ≥ 0: outputs whose target is 0 cost max(0, |x′| − max(ε, ε_I))²; 0 (the default) changes nothing.
+    public var interferenceTolerance: Float = 0
 
     public init(featureCount: Int, hiddenCount: Int, importance: [Float]? = nil, steps: Int, learningRate: Double) {
         precondition(featureCount > 0 && hiddenCount > 0 && steps >= 0 && learningRate > 0)
@@ -49,11 +65,20 @@ public struct DirectTrainer: Sendable {
         public var snapshots: [(step: Int, W: Matrix, bias: [Float])]
     }
 
-    /// The mean loss of (W, b) on `rows`, in Double.
-    public static func loss(W: Matrix, bias: [Float], importance: [Float], rows: [SparseRow]) -> Double {
+    /// The mean loss of (W, b) on `rows`, in Double; the output is z·1[z > θ] with θ = `outputThreshold`
+    /// (0: ReLU) and each error e counts as max(0, |e| − ε)² with ε = `errorTolerance` (0: e²).
+    public static func loss(W: Matrix, bias: [Float], importance: [Float], rows: [SparseRow], outputThreshold: Float = 0,
+                            errorTolerance: Float = 0, interferenceTolerance: Float = 0) -> Double {
         guard !rows.isEmpty else { return 0 }
         let n = W.columnCount, m = W.rowCount
         var total = 0.0
+        let theta = Double(outputThreshold)
+        // z·1[z > 0] equals max(0, z) up to the sign of a zero output, which no square can see.
+        let output = { (z: Double) -> Double in z > theta ? z : 0 }
+        let epsilon = Double(errorTolerance)
+        let shrink = { (e: Double) -> Double in Self.shrink(e, epsilon) }
+        let epsilonOff = max(epsilon, Double(interferenceTolerance))
+        let shrinkOff = { (e: Double) -> Double in Self.shrink(e, epsilonOff) }
         var h = [Double](repeating: 0, count: m)
         for row in rows {
             for k in 0..<m { h[k] = 0 }
@@ -61,10 +86,10 @@ public struct DirectTrainer: Sendable {
             let z = { (j: Int) -> Double in (0..<m).reduce(Double(bias[j])) { $0 + Double(W[$1, j]) * h[$1] } }
             // Every output against target 0, then the active features' terms corrected to target x_j.
             var s = 0.0
-            for j in 0..<n { let out = max(0, z(j)); s += Double(importance[j]) * out * out }
+            for j in 0..<n { let out = shrinkOff(output(z(j))); s += Double(importance[j]) * out * out }
             for (i, v) in zip(row.features, row.values) {
-                let j = Int(i), out = max(0, z(j)), x = Double(v)
-                s += Double(importance[j]) * ((out - x) * (out - x) - out * out)
+                let j = Int(i), out = output(z(j)), x = Double(v), e = x == 0 ? shrinkOff(out) : shrink(out - x), zero = shrinkOff(out)
+                s += Double(importance[j]) * (e * e - zero * zero)
             }
             total += s / Double(n)
         }
@@ -74,6 +99,9 @@ public struct DirectTrainer: Sendable {
     /// Trains on `batch(step)` at every step.
     public func train(initialW: Matrix? = nil, initialBias: [Float]? = nil, snapshotEvery: Int? = nil,
                       batch: (Int) -> [SparseRow]) -> Result {
+        precondition(outputThreshold >= 0 && outputThreshold.isFinite, "outputThreshold must be finite and ≥ 0")
+        precondition(errorTolerance >= 0 && errorTolerance.isFinite, "errorTolerance must be finite and ≥ 0")
+        precondition(interferenceTolerance >= 0 && interferenceTolerance.isFinite, "interferenceTolerance must be finite and ≥ 0")
         let n = featureCount, m = hiddenCount
         var W: [Float]
         if let initialW {
@@ -96,6 +124,8 @@ public struct DirectTrainer: Sendable {
         var r = [Double](repeating: 0, count: n)
         var active = [Float](repeating: 0, count: n)
         let imp = importance.map(Double.init)
+        let theta = Double(outputThreshold), tolerance = Double(errorTolerance)
+        let toleranceOff = max(tolerance, Double(interferenceTolerance))
 
         for step in 0...steps {
             if let every = snapshotEvery, step % every == 0 || step == steps {
@@ -103,7 +133,9 @@ public struct DirectTrainer: Sendable {
             }
             let rows = batch(step)
             if step == steps {
-                losses.append(Float(Self.loss(W: Matrix(rowCount: m, columnCount: n, values: W), bias: b, importance: importance, rows: rows)))
+                losses.append(Float(Self.loss(W: Matrix(rowCount: m, columnCount: n, values: W), bias: b, importance: importance, rows: rows,
+                                              outputThreshold: outputThreshold, errorTolerance: errorTolerance,
+                                              interferenceTolerance: interferenceTolerance)))
                 break
             }
             for i in 0..<count { grad[i] = 0 }
@@ -120,9 +152,11 @@ public struct DirectTrainer: Sendable {
                     var z = Double(b[j])
                     for k in 0..<m { z += Double(W[k * n + j]) * h[k] }
                     let target = Double(active[j])
-                    let e = max(0, z) - target
+                    // z·1[z > θ]; at θ = 0 this is max(0, z) but for the sign of a zero, so the ReLU runs are unchanged.
+                    // The ε-insensitive error: at ε = 0 exactly e, so again the same run.
+                    let e = Self.shrink((z > theta ? z : 0) - target, target == 0 ? toleranceOff : tolerance)
                     s += imp[j] * e * e
-                    r[j] = z > 0 ? 2 * imp[j] * e / Double(n) * scale : 0
+                    r[j] = z > theta ? 2 * imp[j] * e / Double(n) * scale : 0
                 }
                 total += s / Double(n)
                 for j in 0..<n where r[j] != 0 {
@@ -155,5 +189,11 @@ public struct DirectTrainer: Sendable {
             }
         }
         return Result(W: Matrix(rowCount: m, columnCount: n, values: W), bias: b, losses: losses, snapshots: snapshots)
+    }
+
+    /// e moved towards 0 by ε and clipped there, sign(e)·max(0, |e| − ε): its square is the ε-insensitive loss
+    /// and twice it the loss's derivative. ε = 0 returns e itself (a NaN stays NaN).
+    @inline(__always) static func shrink(_ e: Double, _ epsilon: Double) -> Double {
+        epsilon == 0 ? e : (e > epsilon ? e - epsilon : (e < -epsilon ? e + epsilon : 0))
     }
 }

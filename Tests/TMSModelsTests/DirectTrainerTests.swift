@@ -30,6 +30,63 @@ import TMSCore
         #expect(Swift.abs(Double(r.losses[0]) - exact) < 1e-6)
     }
 
+    @Test(arguments: [(Float(0.15), Float(0), Float(0)), (Float(0), Float(0.07), Float(0)), (Float(0), Float(0), Float(0.07))])
+    func tolerantStepMatchesFiniteDifferenceGradient(threshold: Float, tolerance: Float, interference: Float) {
+        // The pre-activations are 0.256, 0.505, 0.102, 0.1, 0.05, −0.02, −0.031, −0.083, −0.29. θ = 0.15: two on,
+        // all ≥ 0.048 from θ, so central differences with h = 1e-3 never cross the jump and see exactly the gradient
+        // 1[z > θ]·∂L/∂x′ (b_2 has none: output 2 never fires, although its target 0.4 is missed). ε = 0.07 (ReLU
+        // output): the errors are −0.444, −0.298, −0.395, 0.1, 0.05 and 0, all ≥ 0.02 from ±ε, the kinks of
+        // max(0, |e| − ε)²; ε_I = 0.07 the same on the target-0 outputs only (errors 0.1 and 0.05). Adam's first
+        // step moves each parameter by −lr·sign(∂L/∂p), and by 0 where it is 0.
+        let W0 = Matrix(rowCount: 2, columnCount: 3, values: [0.5, -0.3, 0.2, 0.1, 0.6, -0.4])
+        let b0: [Float] = [0.05, 0.1, -0.02]
+        let importance: [Float] = [1, 0.7, 0.49]
+        var trainer = DirectTrainer(featureCount: 3, hiddenCount: 2, importance: importance, steps: 1, learningRate: 1e-4)
+        trainer.outputThreshold = threshold; trainer.errorTolerance = tolerance; trainer.interferenceTolerance = interference
+        let r = trainer.train(initialW: W0, initialBias: b0) { _ in rows }
+        let loss = { (W: [Float], b: [Float]) in
+            DirectTrainer.loss(W: Matrix(rowCount: 2, columnCount: 3, values: W), bias: b, importance: importance, rows: rows,
+                               outputThreshold: threshold, errorTolerance: tolerance, interferenceTolerance: interference)
+        }
+        let h: Float = 1e-3
+        for i in 0..<9 {
+            var plusW = W0.values, minusW = W0.values, plusB = b0, minusB = b0
+            if i < 6 { plusW[i] += h; minusW[i] -= h } else { plusB[i - 6] += h; minusB[i - 6] -= h }
+            let g = (loss(plusW, plusB) - loss(minusW, minusB)) / Double(2 * h)
+            let moved = i < 6 ? Double(r.W.values[i] - W0.values[i]) : Double(r.bias[i - 6] - b0[i - 6])
+            if Swift.abs(g) < 1e-9 {
+                #expect(moved == 0, "parameter \(i): moved \(moved) without a gradient")
+            } else {
+                #expect(Swift.abs(moved + 1e-4 * (g > 0 ? 1 : -1)) < 2e-6, "parameter \(i): moved \(moved), finite-difference gradient \(g)")
+            }
+        }
+        if threshold > 0 { #expect(r.bias[2] == b0[2]) }
+        #expect(Swift.abs(Double(r.losses[0]) - loss(W0.values, b0)) < 1e-6)
+    }
+
+    @Test func jumpReLUIgnoresInterferenceBelowTheThreshold() {
+        // m = 1, W = [1, 0.3], b = 0. x = (1, 0): z = (1, 0.3); the ReLU outputs the interference 0.3 on feature 1,
+        // loss 0.3²/2, while θ = 0.5 ignores it, loss 0. x = (0.4, 0): z = (0.4, 0.12); θ = 0.5 also drops the
+        // feature's own 0.4, loss 0.4²/2, where the ReLU's error is only the interference, 0.12²/2.
+        let W = Matrix(rowCount: 1, columnCount: 2, values: [1, 0.3])
+        let strong = [SparseRow(features: [0], values: [1])], weak = [SparseRow(features: [0], values: [0.4])]
+        let ones: [Float] = [1, 1]
+        #expect(Swift.abs(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: strong) - 0.09 / 2) < 1e-7)
+        #expect(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: strong, outputThreshold: 0.5) == 0)
+        #expect(Swift.abs(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: weak, outputThreshold: 0.5) - 0.16 / 2) < 1e-7)
+        #expect(Swift.abs(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: weak) - 0.0144 / 2) < 1e-7)
+        // The ε-insensitive loss at ε = 0.2 counts only the interference beyond ε: (0.3 − 0.2)²/2; at ε = 0.3 nothing.
+        #expect(Swift.abs(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: strong, errorTolerance: 0.2) - 0.01 / 2) < 1e-7)
+        #expect(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: weak, errorTolerance: 0.2) == 0)
+        // Forgiving only interference (target-0 outputs) at 0.2: the same 0.01/2 on the strong row; on the weak row
+        // the active output is exact and the interference 0.12 is forgiven, loss 0; with W_0 = 0.5 instead the active
+        // feature's error 0.4 − 0.1 = 0.3 still counts in full, 0.09/2.
+        #expect(Swift.abs(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: strong, interferenceTolerance: 0.2) - 0.01 / 2) < 1e-7)
+        #expect(DirectTrainer.loss(W: W, bias: [0, 0], importance: ones, rows: weak, interferenceTolerance: 0.2) == 0)
+        let half = Matrix(rowCount: 1, columnCount: 2, values: [0.5, 0.3])
+        #expect(Swift.abs(DirectTrainer.loss(W: half, bias: [0, 0], importance: ones, rows: weak, interferenceTolerance: 0.2) - 0.09 / 2) < 1e-7)
+    }
+
     @Test func lossMatchesAHandValue() {
         // W = [[1, 0]], b = 0, x = (0.5, 0): h = 0.5, z = (0.5, 0) → exact; x = (0, 0.5): h = 0, z = 0 → error 0.5² on feature 1.
         let W = Matrix(rowCount: 1, columnCount: 2, values: [1, 0])
