@@ -136,6 +136,7 @@ public let experimentCatalog: [any Experiment] = [
     PhaseDiagramExperiment(), GeometryExperiment(), NonUniformExperiment(),
     CorrelatedExperiment(), PrivilegedBasisExperiment(), ComputationExperiment(),
     LearningDynamicsExperiment(), DoubleDescentExperiment(), AdversarialExperiment(), SAEExperiment(),
+    HighDimensionalExperiment(),
 ]
 
 /// The experiment called `name`, or a one-line error listing the allowed names.

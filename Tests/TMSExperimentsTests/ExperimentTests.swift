@@ -9,11 +9,11 @@ struct CatalogTests {
     @Test func catalogHasTheIssuesNamesInOrder() {
         #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
                                                     "correlated", "privileged-basis", "computation", "learning-dynamics", "double-descent",
-                                                    "adversarial", "sae"])
+                                                    "adversarial", "sae", "high-dimensional"])
     }
 
     @Test func unknownNameIsAOneLineErrorListingTheNames() {
-        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, all")) {
+        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, high-dimensional, all")) {
             try experiment(named: "pentagon")
         }
     }
