@@ -6,7 +6,7 @@ import TMSAnalysis
 /// Superposition with many features in many dimensions, n ≫ m ≫ 1, at very high sparsity (beyond Elhage et al.
 /// 2022, whose "Superposition in High Dimensions" discussion notes that random unit vectors are already
 /// nearly orthogonal there, with |cos| on the scale √(log n / m)): a ReLU-output model of n = 10,000
-/// features in m = 200 dimensions (`--quick`: 2,000 in 100), uniform importance, about two active features per
+/// features in m = 100 dimensions (`--quick`: 2,000 in 100), uniform importance, about two active features per
 /// input, trained without and with an L1 penalty on W (docs/experiments.md#high-dimensional).
 ///
 /// Expected: far more than m features are represented, at pairwise |cos| no larger than random unit vectors
@@ -25,10 +25,13 @@ public struct HighDimensionalExperiment: Experiment {
     static let parts = ["plain", "l1"]
 
     /// n, m, and the mean number of active features per input n·p.
-    func shape(_ options: ExperimentOptions) -> (n: Int, m: Int) { options.quick ? (2_000, 100) : (10_000, 200) }
+    func shape(_ options: ExperimentOptions) -> (n: Int, m: Int) { options.quick ? (2_000, 100) : (10_000, 100) }
     static let activePerInput = 2.0
-    /// λ of the `l1` part (docs/models.md#loss); the loss's gradients scale as 1/(B·n), so λ does too.
-    func l1Penalty(_ options: ExperimentOptions) -> Double { options.quick ? 3e-7 : 6e-8 }
+    /// λ of the `l1` part (docs/models.md#loss). Under Adam what matters is λ against the RMS of a weight's
+    /// loss gradient, about √(B·p)/(B·n) for a feature present in B·p rows of a batch: ~11× smaller at the full
+    /// setting (n 5× larger, p 5× smaller) than at `--quick`, hence λ 10× smaller. The quick value was chosen
+    /// from 3e-9, 1e-8, 3e-8 and 3e-7 (docs/experiments.md#high-dimensional).
+    func l1Penalty(_ options: ExperimentOptions) -> Double { options.quick ? 1e-8 : 1e-9 }
     /// Sampled pairs for each |cos| distribution.
     func pairCount(_ options: ExperimentOptions) -> Int { options.quick ? 20_000 : 50_000 }
 
@@ -36,7 +39,7 @@ public struct HighDimensionalExperiment: Experiment {
         let (n, m) = shape(options)
         var c = TrainingConfig.standard(model: .reluOutput, featureCount: n, hiddenCount: m,
                                         featureProbabilities: [Float(Self.activePerInput / Double(n))], importanceDecay: 1,
-                                        steps: options.steps(full: 4_000, quick: 2_000), batchSize: 256,
+                                        steps: options.steps(full: 3_000, quick: 2_000), batchSize: 256,
                                         learningRate: 3e-3, seed: options.seed)
         c.l1Penalty = l1 ? l1Penalty(options) : 0
         return c
