@@ -26,7 +26,15 @@ public func featureNorms(of W: Matrix) -> [Double] {
 
 /// Interference of feature i with all others, Σ_{j≠i} (Ŵ_i·W_j)² with Ŵ_i = W_i/‖W_i‖ (0 for a zero-norm
 /// feature). The paper's "superposition" colour of the norm bars is its square root clipped to [0, 1].
+///
+/// Above `FeatureMetricsLimits.gramFreeAbove` features it is computed without the n×n Gram matrix, in
+/// O(n·m²) time and O(n·m) memory, as Σ_{j≠i}(W_i·W_j)² = W_iᵀ(WWᵀ)W_i − ‖W_i‖⁴ (docs/analysis.md#large-n);
+/// the two forms agree to Double rounding.
 public func interference(of W: Matrix) -> [Double] {
+    if W.columnCount > FeatureMetricsLimits.gramFreeAbove {
+        let (norm2, sums) = squaredOverlapSums(of: W)
+        return norm2.indices.map { i in norm2[i] > 0 ? max(0, sums[i] / norm2[i] - norm2[i]) : 0 }
+    }
     let g = gramMatrix(of: W)
     return g.indices.map { i in
         let norm2 = g[i][i]
@@ -44,7 +52,14 @@ public func superpositionColourValue(of W: Matrix) -> [Double] {
 ///
 /// Reference values: a dedicated dimension 1, tetrahedron 3/4, triangle 2/3, antipodal pair 1/2, pentagon
 /// 2/5, square antiprism 3/8; a zero-norm feature 0 (Elhage et al. 2022, §7).
+///
+/// Above `FeatureMetricsLimits.gramFreeAbove` features it is computed without the n×n Gram matrix, as
+/// ‖W_i‖⁴ / W_iᵀ(WWᵀ)W_i (docs/analysis.md#large-n).
 public func featureDimensionality(of W: Matrix) -> [Double] {
+    if W.columnCount > FeatureMetricsLimits.gramFreeAbove {
+        let (norm2, sums) = squaredOverlapSums(of: W)
+        return norm2.indices.map { i in norm2[i] > 1e-12 && sums[i] > 0 ? norm2[i] * norm2[i] / sums[i] : 0 }
+    }
     let g = gramMatrix(of: W)
     return g.indices.map { i in
         let norm2 = g[i][i]
@@ -77,4 +92,52 @@ public func adjacentAngles2D(of W: Matrix, threshold: Double = 0.5) -> [Double] 
     return angles.indices.map { j in
         j + 1 < angles.count ? angles[j + 1] - angles[j] : angles[0] + 360 - angles[j]
     }
+}
+
+/// Sizes at which the feature measures change method (docs/analysis.md#large-n).
+public enum FeatureMetricsLimits {
+    /// Up to this many features, `interference(of:)` and `featureDimensionality(of:)` sum over the n×n Gram
+    /// matrix (n² Doubles: 8 MB at 1,024); above it they use the m×m matrix WWᵀ instead (the n×n form took
+    /// ~31 min and 800 MB per instance at n = 10,000). Every run of the paper's experiments is below it, so
+    /// their stored analyses are unchanged.
+    public static let gramFreeAbove = 1024
+}
+
+/// ‖W_i‖² and Σ_j (W_i·W_j)² (j = i included) for every feature, through M = WWᵀ (m×m):
+/// Σ_j (W_i·W_j)² = W_iᵀ M W_i. O(n·m²) time, O(n·m + m²) memory, in Double.
+func squaredOverlapSums(of W: Matrix) -> (norm2: [Double], sums: [Double]) {
+    let n = W.columnCount, m = W.rowCount
+    // Columns as contiguous Double rows [n][m].
+    var columns = [Double](repeating: 0, count: n * m)
+    for k in 0..<m { for i in 0..<n { columns[i * m + k] = Double(W[k, i]) } }
+    var M = [Double](repeating: 0, count: m * m)
+    var norm2 = [Double](repeating: 0, count: n), sums = [Double](repeating: 0, count: n)
+    columns.withUnsafeBufferPointer { c in
+        M.withUnsafeMutableBufferPointer { M in
+            for i in 0..<n {
+                let w = c.baseAddress! + i * m
+                for a in 0..<m {
+                    let wa = w[a]
+                    if wa == 0 { continue }
+                    let row = M.baseAddress! + a * m
+                    for b in 0..<m { row[b] += wa * w[b] }
+                }
+            }
+        }
+        M.withUnsafeBufferPointer { M in
+            for i in 0..<n {
+                let w = c.baseAddress! + i * m
+                var q = 0.0, s2 = 0.0
+                for a in 0..<m {
+                    let row = M.baseAddress! + a * m
+                    var t = 0.0
+                    for b in 0..<m { t += row[b] * w[b] }
+                    q += w[a] * t
+                    s2 += w[a] * w[a]
+                }
+                norm2[i] = s2; sums[i] = q
+            }
+        }
+    }
+    return (norm2, sums)
 }

@@ -137,6 +137,7 @@ public let experimentCatalog: [any Experiment] = [
     CorrelatedExperiment(), PrivilegedBasisExperiment(), ComputationExperiment(),
     LearningDynamicsExperiment(), DoubleDescentExperiment(), AdversarialExperiment(), SAEExperiment(),
     PolysemanticityWithoutSuperpositionExperiment(),
+    HighDimensionalExperiment(),
     InterferenceToleranceExperiment(),
     PowerLawExperiment(),
 ]

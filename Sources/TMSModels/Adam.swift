@@ -37,6 +37,22 @@ struct AdamHyper {
 }
 
 extension InstanceState {
+    /// Adds the gradient λ·sign(w) of an L1 penalty λ·Σ|w| to the weight gradients (W, or W₁ and W₂ for
+    /// `abs`; not the biases), with sign(0) = 0, so that the next update descends the penalised loss
+    /// (docs/models.md#loss). Call after a pass with gradients and before `adamUpdate`; the trainer calls it
+    /// only when λ > 0, so runs without a penalty do exactly the arithmetic they did before.
+    func addL1Gradient(_ lambda: Float) {
+        func add(_ grad: UnsafeMutablePointer<Float>, _ param: UnsafeMutablePointer<Float>) {
+            // Padding lanes hold w = 0, so they get 0 and stay zero.
+            for i in 0..<(n * mPad) {
+                let w = param[i]
+                grad[i] += w > 0 ? lambda : (w < 0 ? -lambda : 0)
+            }
+        }
+        add(gradEncoder, encoder)
+        if !model.isTied { add(gradDecoderT, decoderT) }
+    }
+
     /// One Adam/AdamW update of every parameter from the current gradients (PyTorch's formulas):
     /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − (lr/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + ε).
     /// `adam` adds λp to g (L2); `adamw` first shrinks p ← p(1 − lr·λ) (decoupled). Biases are decayed too,

@@ -165,15 +165,20 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var initScale: Double = 1
     /// The set size k of `correlated-sets` (nil, not set, for every other distribution); must divide n.
     public var correlatedSetSize: Int? = nil
+    /// λ of an L1 penalty λ·Σ|W_{k,i}| on the weights (W, or W₁ and W₂ for `abs`; never the biases), added to
+    /// the loss's gradient as λ·sign(W) before the optimiser step (docs/models.md#loss). 0 by default: no
+    /// penalty, and bit-identical results to runs made before it existed. Not in the paper; it gives the
+    /// hidden space a preferred basis (docs/experiments.md#high-dimensional).
+    public var l1Penalty: Double = 0
 
     enum CodingKeys: String, CodingKey {
         case model, featureCount, hiddenCount, instanceCount, featureProbability, importance, distribution, steps,
              batchSize, learningRate, schedule, warmupSteps, optimizer, weightDecay, beta1, beta2, epsilon, bestOf,
-             seed, evaluationBatches, lossLogPoints, initialisation, initScale, correlatedSetSize
+             seed, evaluationBatches, lossLogPoints, initialisation, initScale, correlatedSetSize, l1Penalty
     }
 
-    /// Decodes every field; `initialisation` and `initScale` may be absent (folders written before they
-    /// existed), meaning `xavier` and 1, which is how those runs were initialised.
+    /// Decodes every field; `initialisation`, `initScale` and `l1Penalty` may be absent (folders written
+    /// before they existed), meaning `xavier`, 1 and 0, which is how those runs were trained.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decode(ModelKind.self, forKey: .model)
@@ -200,6 +205,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         initialisation = try c.decodeIfPresent(Initialisation.self, forKey: .initialisation) ?? .xavier
         initScale = try c.decodeIfPresent(Double.self, forKey: .initScale) ?? 1
         correlatedSetSize = try c.decodeIfPresent(Int.self, forKey: .correlatedSetSize)
+        l1Penalty = try c.decodeIfPresent(Double.self, forKey: .l1Penalty) ?? 0
     }
 
     public init(model: ModelKind = .reluOutput, featureCount: Int = 5, hiddenCount: Int = 2, instanceCount: Int = 1,
@@ -282,6 +288,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             "schedule": "--schedule", "warmupSteps": "--warmup-steps", "optimizer": "--optimizer",
             "weightDecay": "--weight-decay", "bestOf": "--best-of", "initialisation": "--init", "initScale": "--init-scale",
             "correlatedSetSize": "--set-size",
+            "l1Penalty": "--l1",
         ]
         return flags[field].map { "\($0) / \(field)" } ?? field
     }
@@ -372,6 +379,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         guard initScale > 0 && initScale.isFinite && initScale <= 1e6 else {
             throw bad("initScale", "\(initScale) is invalid; it must be a positive finite number at most 1e6")
+        }
+        guard l1Penalty >= 0 && l1Penalty.isFinite && l1Penalty <= 1e6 else {
+            throw bad("l1Penalty", "\(l1Penalty) is invalid; it must be a finite number in [0, 1e6] (0: no penalty)")
         }
         guard beta1 >= 0 && beta1 < 1 else { throw bad("beta1", "\(beta1) is invalid; it must be in [0, 1)") }
         guard beta2 >= 0 && beta2 < 1 else { throw bad("beta2", "\(beta2) is invalid; it must be in [0, 1)") }

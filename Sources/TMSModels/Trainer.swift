@@ -298,6 +298,7 @@ private struct Stepper {
         let c = config
         // The rate is computed per step (a table would grow by 8 bytes a step).
         let rate = c.schedule.rate(base: c.learningRate, step: t, total: c.steps, warmup: c.warmupSteps)
+        if c.l1Penalty > 0 { states[s].addL1Gradient(Float(c.l1Penalty)) }
         states[s].adamUpdate(learningRate: rate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
                              weightDecay: c.weightDecay, decoupled: c.optimizer == .adamw)
         records.lastLoss[s] = loss

@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
 
         --config FILE re-runs a saved config.json (or a run folder's). With it, the training flags --model, \
         --steps, --batch-size, --lr, --schedule, --warmup-steps, --optimizer, --weight-decay, --best-of, --init, \
-        --init-scale and --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
+        --init-scale, --l1 and --seed apply as overrides; the flags that shape the model and its per-feature tables (--features, \
         --hidden, --instances, --feature-probability, --sparsity, --importance-decay, --distribution, --set-size) are refused.
 
         Errors: one line 'tms: error: …', exit status 2, no folder written (docs/errors.md).
@@ -119,6 +119,9 @@ struct Train: ParsableCommand {
     var initialisation: Initialisation?
     @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Factor on the initial weight scale (default 1).")
     var initScale: Double?
+    @Option(name: .customLong("l1"), parsing: .unconditional,
+            help: "L1 penalty lambda on the weights, gradient lambda*sign(W) (docs/models.md#loss; default 0: none).")
+    var l1Penalty: Double?
     @Option(parsing: .unconditional, help: "Random seed (default 0).") var seed: UInt64?
     @Option(parsing: .unconditional, help: "Worker threads (results do not depend on it; default: all cores).")
     var threads: Int = availableProcessorCount
@@ -156,6 +159,7 @@ struct Train: ParsableCommand {
         if let bestOf { c.bestOf = bestOf }
         if let initialisation { c.initialisation = initialisation }
         if let initScale { c.initScale = initScale }
+        if let l1Penalty { c.l1Penalty = l1Penalty }
         if let seed { c.seed = seed }
         return c
     }

@@ -197,7 +197,7 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     #expect(result.stdoutLines.first?.hasPrefix("name") == true)
     let names = ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
                  "correlated", "privileged-basis", "computation", "learning-dynamics", "double-descent", "adversarial", "sae",
-                 "interference-tolerance"]
+                 "polysemanticity-without-superposition", "high-dimensional", "interference-tolerance", "power-law"]
     for name in names {
         let line = try #require(result.stdoutLines.first { $0.hasPrefix(name + " ") }, "no line for \(name)")
         // Each row names a measured runtime (seconds or minutes) and the paper section it reproduces.
@@ -244,5 +244,5 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     defer { try? FileManager.default.removeItem(at: dir) }
     let result = try runTMS(["run", "pentagons"], in: dir)
     #expect(result.status != 0)
-    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, interference-tolerance, all"])
+    #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, polysemanticity-without-superposition, high-dimensional, interference-tolerance, power-law, all"])
 }

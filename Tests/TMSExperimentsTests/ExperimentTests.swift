@@ -9,11 +9,11 @@ struct CatalogTests {
     @Test func catalogHasTheIssuesNamesInOrder() {
         #expect(experimentCatalog.map(\.name) == ["intro", "sparsity-sweep", "features-across-sparsity", "phase-diagram", "geometry", "non-uniform",
                                                     "correlated", "privileged-basis", "computation", "learning-dynamics", "double-descent",
-                                                    "adversarial", "sae", "polysemanticity-without-superposition", "interference-tolerance", "power-law"])
+                                                    "adversarial", "sae", "polysemanticity-without-superposition", "high-dimensional", "interference-tolerance", "power-law"])
     }
 
     @Test func unknownNameIsAOneLineErrorListingTheNames() {
-        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, polysemanticity-without-superposition, interference-tolerance, power-law, all")) {
+        #expect(throws: RunFolderError("unknown experiment 'pentagon'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, polysemanticity-without-superposition, high-dimensional, interference-tolerance, power-law, all")) {
             try experiment(named: "pentagon")
         }
     }
