@@ -101,7 +101,7 @@ public enum SweepValue: Codable, Equatable, Hashable, Sendable, CustomStringConv
 public enum SweepField: String, CaseIterable, Codable, Sendable {
     case model, featureCount, hiddenCount, featureProbability, sparsity, importanceDecay, distribution, steps,
          batchSize, learningRate, schedule, warmupSteps, optimizer, weightDecay, beta1, beta2, epsilon, bestOf,
-         evaluationBatches, lossLogPoints, initialisation, initScale
+         evaluationBatches, lossLogPoints, initialisation, initScale, l1Penalty
 
     enum Kind { case integer, real, choice([String]) }
 
@@ -114,7 +114,8 @@ public enum SweepField: String, CaseIterable, Codable, Sendable {
         case .initialisation: return .choice(Initialisation.allCases.map(\.rawValue))
         case .featureCount, .hiddenCount, .steps, .batchSize, .warmupSteps, .bestOf, .evaluationBatches, .lossLogPoints:
             return .integer
-        case .featureProbability, .sparsity, .importanceDecay, .learningRate, .weightDecay, .beta1, .beta2, .epsilon, .initScale:
+        case .featureProbability, .sparsity, .importanceDecay, .learningRate, .weightDecay, .beta1, .beta2, .epsilon, .initScale,
+             .l1Penalty:
             return .real
         }
     }
@@ -148,6 +149,7 @@ public enum SweepField: String, CaseIterable, Codable, Sendable {
         case .lossLogPoints: return .number(Double(d.lossLogPoints))
         case .initialisation: return .choice(d.initialisation.rawValue)
         case .initScale: return .number(d.initScale)
+        case .l1Penalty: return .number(d.l1Penalty)
         }
     }
 
@@ -488,6 +490,7 @@ public struct SweepCell: Equatable, Sendable {
         c.lossLogPoints = integer(.lossLogPoints)
         c.initialisation = choice(.initialisation, Initialisation.self)
         c.initScale = real(.initScale)
+        c.l1Penalty = real(.l1Penalty)
         return c
     }
 

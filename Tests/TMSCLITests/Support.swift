@@ -24,12 +24,16 @@ struct Outcome {
     var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
 }
 
-/// Runs `tms` in `directory` and returns its status and output.
+/// Runs `tms` in `directory` and returns its status and output; a child still running after `deadline`
+/// seconds is killed and recorded as an issue (a run that should fail at once but trains instead cannot hang
+/// the suite).
 ///
-/// The child writes stdout and stderr to files, read after it exits. Reading pipes would need a second
-/// reader thread; one taken from Dispatch's global pool waited minutes for a free worker while the
-/// compute-heavy suites held them all (two tests hit their time limits in CI that way).
-func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome {
+/// The child writes stdout and stderr to files, read after it exits, so no reader thread is needed. The
+/// deadline is kept here, on the child, rather than by a `.timeLimit` trait: that clock also counts the time a
+/// test waits for a free worker of Swift's cooperative pool, which the compute-heavy suites hold for minutes
+/// on a 2-core machine (two tests failed their limits in CI that way without ever being slow themselves).
+func runTMS(_ arguments: [String], in directory: URL, deadline: TimeInterval = 600,
+            sourceLocation: SourceLocation = #_sourceLocation) throws -> Outcome {
     let executable = try #require(tmsExecutable, "no tms executable next to the test bundle \(Bundle.main.bundleURL.path)")
     let capture = FileManager.default.temporaryDirectory.appendingPathComponent("tms-capture-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: capture, withIntermediateDirectories: true)
@@ -45,6 +49,13 @@ func runTMS(_ arguments: [String], in directory: URL) throws -> Outcome {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let end = Date().addingTimeInterval(deadline)
+    while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        Issue.record("tms \(arguments.joined(separator: " ")) was still running after \(Int(deadline)) s; killed",
+                     sourceLocation: sourceLocation)
+    }
     process.waitUntilExit()
     try out.close()
     try err.close()

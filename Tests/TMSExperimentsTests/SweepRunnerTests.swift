@@ -80,7 +80,7 @@ struct SweepRunnerTests {
         let csv = String(decoding: reference["results.csv"]!, as: UTF8.self).split(separator: "\n")
         #expect(csv.count == 9)
         #expect(csv[0] == Substring(results.columns.joined(separator: ",")))
-        #expect(csv[3].hasPrefix("2,pack-0000,2,relu-output,5,2,0.3,0.7,0.9,independent,30,64,0.001,constant,0,adam,0,0.9,0.999,1e-08,1,1,4,xavier,1,0,ok,"))
+        #expect(csv[3].hasPrefix("2,pack-0000,2,relu-output,5,2,0.3,0.7,0.9,independent,30,64,0.001,constant,0,adam,0,0.9,0.999,1e-08,1,1,4,xavier,1,0,0,ok,"))
     }
 
     @Test func aKilledSweepResumesTrainingOnlyWhatIsMissing() throws {
