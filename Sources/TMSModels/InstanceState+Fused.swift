@@ -19,7 +19,7 @@ enum AbsModel: ModelFlags {
 /// Where the fused kernel keeps the parameters it reads and the per-vector values and lane-wise gradient
 /// sums it writes. Two kinds: `FixedScratch` (n and m known at compile time: loops unroll and everything
 /// lives in registers) and `WorkspaceScratch` (any n·m up to `InstanceState.fusedModelLimit`, in L1).
-/// The kernel's arithmetic is written once, in `InstanceState.fusedRows`, for both.
+/// The kernel's arithmetic is written once, in `InstanceState.fusedVector`, for both.
 protocol FusedScratch {
     associatedtype Vectors: FusedVectors
     var n: Int { get }
@@ -151,8 +151,9 @@ extension InstanceState {
         let n = s.n, m = s.m
         var loss = (SIMD8<Float>.zero, SIMD8<Float>.zero)
         // Whole vectors need no mask, so they get a loop of their own (`padded: nil` folds away after inlining;
-        // an optional mask tested per vector cost ~25 instructions of each 5→2 vector, one computed and applied
-        // to every vector ~10). The last vector or two hold the padded rows, masked out of the loss and δ.
+        // an optional mask tested per vector cost ~25 instructions of each 5→2 vector, one mask applied to every
+        // vector ~7; docs/performance.md#fused-kernel). The last vector or two hold the padded rows, masked out
+        // of the loss and δ.
         let full = span.rows / 8
         for v in 0..<full {
             fusedVector(F.self, &s, x: x + 8 * v, xs: xs, span.scale2, padded: nil, &loss, gradients: grads != nil)
