@@ -24,7 +24,7 @@ protocol FusedScratch {
     associatedtype Vectors: FusedVectors
     var n: Int { get }
     var m: Int { get }
-    /// Storage for one vector of 8 rows' x, h and δ (fresh per vector: for fixed shapes, registers).
+    /// Storage for one vector of 8 rows' h and δ (fresh per vector: for fixed shapes, registers).
     func makeVectors() -> Vectors
     /// E_ik (encoder row i, hidden unit k), D_ik (decoder row i), b_i, I_i.
     func encoderWeight(_ i: Int, _ k: Int) -> Float
@@ -37,24 +37,21 @@ protocol FusedScratch {
     subscript(gradBias i: Int) -> SIMD8<Float> { get set }
 }
 
-/// Eight rows' x_i, h_k, δ_i.
+/// Eight rows' h_k, δ_i. (x_i is read from the batch where it is used, an L1 load folded into the product:
+/// kept here, the compiler left it partly in memory and re-read its lanes, docs/performance.md#fused-kernel.)
 protocol FusedVectors {
-    subscript(x i: Int) -> SIMD8<Float> { get set }
     subscript(h k: Int) -> SIMD8<Float> { get set }
     subscript(delta i: Int) -> SIMD8<Float> { get set }
 }
 
 struct FixedVectors<let N: Int, let M: Int>: FusedVectors {
-    private var xv = InlineArray<N, SIMD8<Float>>(repeating: .zero), dv = InlineArray<N, SIMD8<Float>>(repeating: .zero)
-    private var hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
-    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) set { xv[i] = newValue } }
+    private var dv = InlineArray<N, SIMD8<Float>>(repeating: .zero), hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
     subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) set { hv[k] = newValue } }
     subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) set { dv[i] = newValue } }
 }
 
 struct WorkspaceVectors: FusedVectors {
-    let xv, hv, dv: UnsafeMutablePointer<SIMD8<Float>>
-    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) nonmutating set { xv[i] = newValue } }
+    let hv, dv: UnsafeMutablePointer<SIMD8<Float>>
     subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) nonmutating set { hv[k] = newValue } }
     subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) nonmutating set { dv[i] = newValue } }
 }
@@ -87,19 +84,19 @@ struct FixedScratch<let N: Int, let M: Int>: FusedScratch {
 }
 
 /// Any n and m: parameters read in place, values and sums in the workspace's `fused` buffer
-/// (x [n], h [m], δ [n], ∂W [m][n], ∂W₂ [n][m], ∂b [n], SIMD8 each), the sums zeroed on creation.
+/// (h [m], δ [n], ∂W [m][n], ∂W₂ [n][m], ∂b [n], SIMD8 each), the sums zeroed on creation.
 struct WorkspaceScratch: FusedScratch {
     let n: Int, m: Int, mPad: Int
     let encoder, decoderT, biasValues, importanceValues: UnsafeMutablePointer<Float>
-    let xv, hv, dv, gW, gW2, gb: UnsafeMutablePointer<SIMD8<Float>>
+    let hv, dv, gW, gW2, gb: UnsafeMutablePointer<SIMD8<Float>>
 
     @inline(__always) init(_ state: InstanceState, _ ws: PassWorkspace) {
         n = state.n; m = state.m; mPad = state.mPad
         encoder = state.encoder; decoderT = state.decoderT; biasValues = state.bias; importanceValues = state.importance
-        xv = ws.fused; hv = xv + n; dv = hv + m; gW = dv + n; gW2 = gW + m * n; gb = gW2 + n * m
+        hv = ws.fused; dv = hv + m; gW = dv + n; gW2 = gW + m * n; gb = gW2 + n * m
         gW.update(repeating: .zero, count: 2 * m * n + n)
     }
-    @inline(__always) func makeVectors() -> WorkspaceVectors { WorkspaceVectors(xv: xv, hv: hv, dv: dv) }
+    @inline(__always) func makeVectors() -> WorkspaceVectors { WorkspaceVectors(hv: hv, dv: dv) }
     @inline(__always) func encoderWeight(_ i: Int, _ k: Int) -> Float { encoder[i * mPad + k] }
     @inline(__always) func decoderWeight(_ i: Int, _ k: Int) -> Float { decoderT[i * mPad + k] }
     @inline(__always) func bias(_ i: Int) -> Float { biasValues[i] }
@@ -172,9 +169,9 @@ extension InstanceState {
         return Double((loss.0 + loss.1).sum())
     }
 
-    /// One vector of 8 rows (x_i at `x + i·xs`): x (n vectors), h = act(E x) (m), y = Dᵀh + b, the loss, δ (n),
-    /// ∂h = D δ (m, masked behind a hidden ReLU) and every weight gradient, summed lane-wise into `s`; the
-    /// rows whose lane is set in `padded` count for nothing. Adds I_i (x′_i − t_i)² to `loss` (even i to .0,
+    /// One vector of 8 rows (x_i read from `x + i·xs` where used): h = act(E x) (m), y = Dᵀh + b, the loss,
+    /// δ (n), ∂h = D δ (m, masked behind a hidden ReLU) and every weight gradient, summed lane-wise into `s`;
+    /// the rows whose lane is set in `padded` count for nothing. Adds I_i (x′_i − t_i)² to `loss` (even i to .0,
     /// odd to .1). One function of ~50 lines on purpose: encode, decode + loss and backward share the
     /// vector's registers, which separate (non-inlined) phases would spill.
     @inline(__always)
@@ -183,17 +180,17 @@ extension InstanceState {
                                                      _ loss: inout (SIMD8<Float>, SIMD8<Float>), gradients: Bool) {
         let n = s.n, m = s.m, zero = SIMD8<Float>.zero
         var vec = s.makeVectors()
-        for i in 0..<n { vec[x: i] = Kernels.load8(x + i * xs, 0) }
+        @inline(__always) func xi(_ i: Int) -> SIMD8<Float> { Kernels.load8(x + i &* xs, 0) }
         // Encode: h_k = act(Σ_i E_ik x_i), two FMA chains.
         for k in 0..<m {
             var a0 = zero, a1 = zero
             var i = 0
             while i + 1 < n {
-                a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i])
-                a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), vec[x: i + 1])
+                a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), xi(i))
+                a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), xi(i + 1))
                 i += 2
             }
-            if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i]) }
+            if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), xi(i)) }
             let pre = a0 + a1
             vec[h: k] = F.reluHidden ? pre.replacing(with: 0, where: pre .< 0) : pre
         }
@@ -202,7 +199,7 @@ extension InstanceState {
             var y = SIMD8<Float>(repeating: s.bias(i))
             for k in 0..<m { y = y.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[h: k]) }
             let out = F.reluOut ? y.replacing(with: 0, where: y .< 0) : y
-            let t = F.signed ? absoluteValue(vec[x: i]) : vec[x: i]
+            let t = F.signed ? absoluteValue(xi(i)) : xi(i)
             var diff = out - t
             if let padded { diff = diff.replacing(with: 0, where: padded) }
             let imp = s.importance(i)
@@ -220,9 +217,9 @@ extension InstanceState {
             for i in 0..<n { a = a.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[delta: i]) }
             let dh = F.reluHidden ? a.replacing(with: 0, where: vec[h: k] .<= 0) : a
             if F.tied {
-                for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh).addingProduct(vec[delta: i], vec[h: k]) }
+                for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(xi(i), dh).addingProduct(vec[delta: i], vec[h: k]) }
             } else {
-                for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh) }
+                for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(xi(i), dh) }
             }
         }
         if !F.tied {
