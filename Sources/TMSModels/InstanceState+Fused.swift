@@ -19,12 +19,12 @@ enum AbsModel: ModelFlags {
 /// Where the fused kernel keeps the parameters it reads and the per-vector values and lane-wise gradient
 /// sums it writes. Two kinds: `FixedScratch` (n and m known at compile time: loops unroll and everything
 /// lives in registers) and `WorkspaceScratch` (any n·m up to `InstanceState.fusedModelLimit`, in L1).
-/// The kernel's arithmetic is written once, in `InstanceState.fusedRows`, for both.
+/// The kernel's arithmetic is written once, in `InstanceState.fusedVector`, for both.
 protocol FusedScratch {
     associatedtype Vectors: FusedVectors
     var n: Int { get }
     var m: Int { get }
-    /// Storage for one vector of 8 rows' x, h and δ (fresh per vector: for fixed shapes, registers).
+    /// Storage for one vector of 8 rows' h and δ (fresh per vector: for fixed shapes, registers).
     func makeVectors() -> Vectors
     /// E_ik (encoder row i, hidden unit k), D_ik (decoder row i), b_i, I_i.
     func encoderWeight(_ i: Int, _ k: Int) -> Float
@@ -37,24 +37,21 @@ protocol FusedScratch {
     subscript(gradBias i: Int) -> SIMD8<Float> { get set }
 }
 
-/// Eight rows' x_i, h_k, δ_i.
+/// Eight rows' h_k, δ_i. (x_i is read from the batch where it is used, an L1 load folded into the product:
+/// kept here, the compiler left it partly in memory and re-read its lanes, docs/performance.md#fused-kernel.)
 protocol FusedVectors {
-    subscript(x i: Int) -> SIMD8<Float> { get set }
     subscript(h k: Int) -> SIMD8<Float> { get set }
     subscript(delta i: Int) -> SIMD8<Float> { get set }
 }
 
 struct FixedVectors<let N: Int, let M: Int>: FusedVectors {
-    private var xv = InlineArray<N, SIMD8<Float>>(repeating: .zero), dv = InlineArray<N, SIMD8<Float>>(repeating: .zero)
-    private var hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
-    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) set { xv[i] = newValue } }
+    private var dv = InlineArray<N, SIMD8<Float>>(repeating: .zero), hv = InlineArray<M, SIMD8<Float>>(repeating: .zero)
     subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) set { hv[k] = newValue } }
     subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) set { dv[i] = newValue } }
 }
 
 struct WorkspaceVectors: FusedVectors {
-    let xv, hv, dv: UnsafeMutablePointer<SIMD8<Float>>
-    subscript(x i: Int) -> SIMD8<Float> { @inline(__always) get { xv[i] } @inline(__always) nonmutating set { xv[i] = newValue } }
+    let hv, dv: UnsafeMutablePointer<SIMD8<Float>>
     subscript(h k: Int) -> SIMD8<Float> { @inline(__always) get { hv[k] } @inline(__always) nonmutating set { hv[k] = newValue } }
     subscript(delta i: Int) -> SIMD8<Float> { @inline(__always) get { dv[i] } @inline(__always) nonmutating set { dv[i] = newValue } }
 }
@@ -87,19 +84,19 @@ struct FixedScratch<let N: Int, let M: Int>: FusedScratch {
 }
 
 /// Any n and m: parameters read in place, values and sums in the workspace's `fused` buffer
-/// (x [n], h [m], δ [n], ∂W [m][n], ∂W₂ [n][m], ∂b [n], SIMD8 each), the sums zeroed on creation.
+/// (h [m], δ [n], ∂W [m][n], ∂W₂ [n][m], ∂b [n], SIMD8 each), the sums zeroed on creation.
 struct WorkspaceScratch: FusedScratch {
     let n: Int, m: Int, mPad: Int
     let encoder, decoderT, biasValues, importanceValues: UnsafeMutablePointer<Float>
-    let xv, hv, dv, gW, gW2, gb: UnsafeMutablePointer<SIMD8<Float>>
+    let hv, dv, gW, gW2, gb: UnsafeMutablePointer<SIMD8<Float>>
 
     @inline(__always) init(_ state: InstanceState, _ ws: PassWorkspace) {
         n = state.n; m = state.m; mPad = state.mPad
         encoder = state.encoder; decoderT = state.decoderT; biasValues = state.bias; importanceValues = state.importance
-        xv = ws.fused; hv = xv + n; dv = hv + m; gW = dv + n; gW2 = gW + m * n; gb = gW2 + n * m
+        hv = ws.fused; dv = hv + m; gW = dv + n; gW2 = gW + m * n; gb = gW2 + n * m
         gW.update(repeating: .zero, count: 2 * m * n + n)
     }
-    @inline(__always) func makeVectors() -> WorkspaceVectors { WorkspaceVectors(xv: xv, hv: hv, dv: dv) }
+    @inline(__always) func makeVectors() -> WorkspaceVectors { WorkspaceVectors(hv: hv, dv: dv) }
     @inline(__always) func encoderWeight(_ i: Int, _ k: Int) -> Float { encoder[i * mPad + k] }
     @inline(__always) func decoderWeight(_ i: Int, _ k: Int) -> Float { decoderT[i * mPad + k] }
     @inline(__always) func bias(_ i: Int) -> Float { biasValues[i] }
@@ -129,81 +126,39 @@ extension InstanceState {
         defer { clearScatteredInputs(inputs, span, workspace: ws) }
         let x = inputs.dense!, xs = inputs.denseStride
         switch (n, m) {
-        case (2, 1): var s = FixedScratch<2, 1>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        case (3, 2): var s = FixedScratch<3, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        case (4, 2): var s = FixedScratch<4, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        case (5, 2): var s = FixedScratch<5, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        case (6, 2): var s = FixedScratch<6, 2>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        case (6, 3): var s = FixedScratch<6, 3>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        case (3, 6): var s = FixedScratch<3, 6>(self); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
-        default: var s = WorkspaceScratch(self, ws); return fusedRows(F.self, &s, x: x, xs: xs, span, grads)
+        case (2, 1): return fusedRows(F.self, FixedScratch<2, 1>(self), x: x, xs: xs, span, grads)
+        case (3, 2): return fusedRows(F.self, FixedScratch<3, 2>(self), x: x, xs: xs, span, grads)
+        case (4, 2): return fusedRows(F.self, FixedScratch<4, 2>(self), x: x, xs: xs, span, grads)
+        case (5, 2): return fusedRows(F.self, FixedScratch<5, 2>(self), x: x, xs: xs, span, grads)
+        case (6, 2): return fusedRows(F.self, FixedScratch<6, 2>(self), x: x, xs: xs, span, grads)
+        case (6, 3): return fusedRows(F.self, FixedScratch<6, 3>(self), x: x, xs: xs, span, grads)
+        case (3, 6): return fusedRows(F.self, FixedScratch<3, 6>(self), x: x, xs: xs, span, grads)
+        default: return fusedRows(F.self, WorkspaceScratch(self, ws), x: x, xs: xs, span, grads)
         }
     }
 
-    /// The fused kernel's loop over a chunk's vectors of 8 rows [n][xs] (batch-lane): per vector, x (n
-    /// vectors), h = act(E x) (m), y = Dᵀh + b, the loss, δ (n), ∂h = D δ (m, masked behind a hidden ReLU)
-    /// and every weight gradient, summed lane-wise and reduced into `grads` at the end. Returns the chunk's
-    /// Σ_rows Σ_i I_i (x′_i − t_i)². One function of ~60 lines on purpose: encode, decode + loss and
-    /// backward share each vector's registers, which separate (non-inlined) phases would spill.
+    /// The fused kernel's loop over a chunk's vectors of 8 rows [n][xs] (batch-lane), `fusedVector` for each,
+    /// then the lane-wise gradient sums reduced into `grads`. Returns the chunk's Σ_rows Σ_i I_i (x′_i − t_i)².
     @inline(__always)
-    func fusedRows<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ scratch: inout S, x: UnsafePointer<Float>, xs: Int,
+    func fusedRows<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ scratch: S, x: UnsafePointer<Float>, xs: Int,
                                                    _ span: ChunkSpan, _ grads: UnsafeMutablePointer<Float>?) -> Double {
-        // A local copy, written back at the end: the compiler keeps a local's sums in registers, where through
-        // the `inout` it loaded and stored them on every update (measured: 15 % more instructions for 5→2).
+        // A local copy: the compiler keeps a local's sums in registers, where through an `inout` it loaded and
+        // stored them on every update (measured: 15 % more instructions for 5→2).
         var s = scratch
-        defer { scratch = s }
-        let n = s.n, m = s.m, zero = SIMD8<Float>.zero
-        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-        var loss0 = zero, loss1 = zero
+        let n = s.n, m = s.m
+        var loss = (SIMD8<Float>.zero, SIMD8<Float>.zero)
+        // Whole vectors need no mask, so they get a loop of their own (`padded: nil` folds away after inlining;
+        // an optional mask tested per vector cost ~25 instructions of each 5→2 vector, one mask applied to every
+        // vector ~7; docs/performance.md#fused-kernel). The last vector or two hold the padded rows, masked out
+        // of the loss and δ.
         let full = span.rows / 8
-        for v in 0..<(span.R / 8) {
-            var vec = s.makeVectors()
-            for i in 0..<n { vec[x: i] = Kernels.load8(x + i * xs, 8 * v) }
-            // Encode: h_k = act(Σ_i E_ik x_i), two FMA chains.
-            for k in 0..<m {
-                var a0 = zero, a1 = zero
-                var i = 0
-                while i + 1 < n {
-                    a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i])
-                    a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), vec[x: i + 1])
-                    i += 2
-                }
-                if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), vec[x: i]) }
-                let pre = a0 + a1
-                vec[h: k] = F.reluHidden ? pre.replacing(with: 0, where: pre .< 0) : pre
-            }
-            // Decode and loss: y_i = b_i + Σ_k D_ik h_k, x′ = act(y), δ_i = 2 s I_i (x′ − t)·act′(y).
-            let valid = v < full ? nil : lane .>= SIMD8<Int32>(repeating: Int32(span.rows - 8 * v))
-            for i in 0..<n {
-                var y = SIMD8<Float>(repeating: s.bias(i))
-                for k in 0..<m { y = y.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[h: k]) }
-                let out = F.reluOut ? y.replacing(with: 0, where: y .< 0) : y
-                let t = F.signed ? absoluteValue(vec[x: i]) : vec[x: i]
-                var diff = out - t
-                if let valid { diff = diff.replacing(with: 0, where: valid) }
-                let imp = s.importance(i)
-                if i & 1 == 0 { loss0 = loss0.addingProduct(SIMD8(repeating: imp) * diff, diff) } else { loss1 = loss1.addingProduct(SIMD8(repeating: imp) * diff, diff) }
-                var d = SIMD8<Float>(repeating: span.scale2 * imp) * diff
-                if F.reluOut { d = d.replacing(with: 0, where: y .<= 0) }
-                vec[delta: i] = d
-            }
-            guard grads != nil else { continue }
-            // Backward: ∂b += δ; ∂h_k = Σ_i D_ik δ_i (masked behind a hidden ReLU); ∂E_ik += x_i ∂h_k, and
-            // (paired with it) ∂D_ik += δ_i h_k.
-            for i in 0..<n { s[gradBias: i] += vec[delta: i] }
-            for k in 0..<m {
-                var a = zero
-                for i in 0..<n { a = a.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[delta: i]) }
-                let dh = F.reluHidden ? a.replacing(with: 0, where: vec[h: k] .<= 0) : a
-                if F.tied {
-                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh).addingProduct(vec[delta: i], vec[h: k]) }
-                } else {
-                    for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(vec[x: i], dh) }
-                }
-            }
-            if !F.tied {
-                for i in 0..<n { for k in 0..<m { s[gradW2: i, k] = s[gradW2: i, k].addingProduct(vec[delta: i], vec[h: k]) } }
-            }
+        for v in 0..<full {
+            fusedVector(F.self, &s, x: x + 8 * v, xs: xs, span.scale2, padded: nil, &loss, gradients: grads != nil)
+        }
+        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        for v in full..<(span.R / 8) {
+            let padded = lane .>= SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: span.rows - 8 * v))
+            fusedVector(F.self, &s, x: x + 8 * v, xs: xs, span.scale2, padded: padded, &loss, gradients: grads != nil)
         }
         if let grads {
             let gradDecoderT = grads + (F.tied ? 0 : n * mPad), gradBias = grads + n * mPad * (F.tied ? 1 : 2)
@@ -211,6 +166,64 @@ extension InstanceState {
             if !F.tied { for i in 0..<n { for k in 0..<m { gradDecoderT[i * mPad + k] = s[gradW2: i, k].sum() } } }
             for i in 0..<n { gradBias[i] = s[gradBias: i].sum() }
         }
-        return Double((loss0 + loss1).sum())
+        return Double((loss.0 + loss.1).sum())
+    }
+
+    /// One vector of 8 rows (x_i read from `x + i·xs` where used): h = act(E x) (m), y = Dᵀh + b, the loss,
+    /// δ (n), ∂h = D δ (m, masked behind a hidden ReLU) and every weight gradient, summed lane-wise into `s`;
+    /// the rows whose lane is set in `padded` count for nothing. Adds I_i (x′_i − t_i)² to `loss` (even i to .0,
+    /// odd to .1). One function of ~50 lines on purpose: encode, decode + loss and backward share the
+    /// vector's registers, which separate (non-inlined) phases would spill.
+    @inline(__always)
+    func fusedVector<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ s: inout S, x: UnsafePointer<Float>, xs: Int,
+                                                     _ scale2: Float, padded: SIMDMask<SIMD8<Int32>>?,
+                                                     _ loss: inout (SIMD8<Float>, SIMD8<Float>), gradients: Bool) {
+        let n = s.n, m = s.m, zero = SIMD8<Float>.zero
+        var vec = s.makeVectors()
+        @inline(__always) func xi(_ i: Int) -> SIMD8<Float> { Kernels.load8(x + i &* xs, 0) }
+        // Encode: h_k = act(Σ_i E_ik x_i), two FMA chains.
+        for k in 0..<m {
+            var a0 = zero, a1 = zero
+            var i = 0
+            while i + 1 < n {
+                a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), xi(i))
+                a1 = a1.addingProduct(SIMD8(repeating: s.encoderWeight(i + 1, k)), xi(i + 1))
+                i += 2
+            }
+            if i < n { a0 = a0.addingProduct(SIMD8(repeating: s.encoderWeight(i, k)), xi(i)) }
+            let pre = a0 + a1
+            vec[h: k] = F.reluHidden ? pre.replacing(with: 0, where: pre .< 0) : pre
+        }
+        // Decode and loss: y_i = b_i + Σ_k D_ik h_k, x′ = act(y), δ_i = 2 s I_i (x′ − t)·act′(y).
+        for i in 0..<n {
+            var y = SIMD8<Float>(repeating: s.bias(i))
+            for k in 0..<m { y = y.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[h: k]) }
+            let out = F.reluOut ? y.replacing(with: 0, where: y .< 0) : y
+            let t = F.signed ? absoluteValue(xi(i)) : xi(i)
+            var diff = out - t
+            if let padded { diff = diff.replacing(with: 0, where: padded) }
+            let imp = s.importance(i)
+            if i & 1 == 0 { loss.0 = loss.0.addingProduct(SIMD8(repeating: imp) * diff, diff) } else { loss.1 = loss.1.addingProduct(SIMD8(repeating: imp) * diff, diff) }
+            var d = SIMD8<Float>(repeating: scale2 * imp) * diff
+            if F.reluOut { d = d.replacing(with: 0, where: y .<= 0) }
+            vec[delta: i] = d
+        }
+        guard gradients else { return }
+        // Backward: ∂b += δ; ∂h_k = Σ_i D_ik δ_i (masked behind a hidden ReLU); ∂E_ik += x_i ∂h_k, and
+        // (paired with it) ∂D_ik += δ_i h_k.
+        for i in 0..<n { s[gradBias: i] += vec[delta: i] }
+        for k in 0..<m {
+            var a = zero
+            for i in 0..<n { a = a.addingProduct(SIMD8(repeating: s.decoderWeight(i, k)), vec[delta: i]) }
+            let dh = F.reluHidden ? a.replacing(with: 0, where: vec[h: k] .<= 0) : a
+            if F.tied {
+                for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(xi(i), dh).addingProduct(vec[delta: i], vec[h: k]) }
+            } else {
+                for i in 0..<n { s[gradW: k, i] = s[gradW: k, i].addingProduct(xi(i), dh) }
+            }
+        }
+        if !F.tied {
+            for i in 0..<n { for k in 0..<m { s[gradW2: i, k] = s[gradW2: i, k].addingProduct(vec[delta: i], vec[h: k]) } }
+        }
     }
 }

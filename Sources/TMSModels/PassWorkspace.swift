@@ -18,7 +18,7 @@ final class PassWorkspace: @unchecked Sendable {
     let gradients: UnsafeMutablePointer<Float>
     /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely).
     let batch: UnsafeMutablePointer<Float>?
-    /// Scratch of the fused small-model kernel (`WorkspaceScratch`: x [n], h [m], δ [n], ∂W [m][n], ∂W₂ [n][m],
+    /// Scratch of the fused small-model kernel (`WorkspaceScratch`: h [m], δ [n], ∂W [m][n], ∂W₂ [n][m],
     /// ∂b [n], SIMD8 each; one vector for models above `InstanceState.fusedModelLimit`).
     let fused: UnsafeMutablePointer<SIMD8<Float>>
     // The general kernels' buffers, allocated by `prepareGeneralBuffers` (small models only ever use the fused
@@ -53,7 +53,7 @@ final class PassWorkspace: @unchecked Sendable {
         inputsT.initialize(repeating: 0, count: max(1, state.n * L))
         gradients = .allocate(capacity: state.gradientCount)
         gradients.initialize(repeating: 0, count: state.gradientCount)
-        let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 3 * state.n + state.m + 2 * state.n * state.m : 1
+        let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 2 * state.n + state.m + 2 * state.n * state.m : 1
         fused = .allocate(capacity: fusedCount)
         fused.initialize(repeating: .zero, count: fusedCount)
         batch = training && state.samplesTrainingBatchesDensely ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
