@@ -29,6 +29,13 @@ public struct SparseRow: Sendable, Equatable {
 /// error up to ε, interference included, costs nothing; ε = 0 is exactly the squared error. `interferenceTolerance`
 /// ε_I forgives only interference: an output whose target is 0 costs max(0, |x′_j| − max(ε, ε_I))², while the
 /// active features' errors keep tolerance ε.
+///
+/// With `jumpKernelWidth` κ the jump gets a straight-through pseudo-derivative, as θ does in JumpReLU SAEs
+/// (Rajamanoharan et al. 2024; docs/sae.md#loss): the jump's derivative θ·δ(z − θ) is replaced by the rectangle
+/// (θ/κ)·1[|z − θ| < κ/2], so ∂x′_j/∂z_j ≈ 1[z_j > θ] + (θ/κ)·1[|z_j − θ| < κ/2] and an output just below θ
+/// whose target is larger gets a gradient that can lift it over θ (docs/models.md#direct-trainer). The loss is
+/// unchanged; only its gradient within κ/2 of θ differs. nil (the default) is the masked gradient above, and at
+/// θ = 0 (no jump) any κ is the ReLU too, bit for bit.
 public struct DirectTrainer: Sendable {
     public var featureCount: Int
     public var hiddenCount: Int
@@ -47,6 +54,9 @@ public struct DirectTrainer: Sendable {
     public var errorTolerance: Float = 0
     /// ε_I ≥ 0: outputs whose target is 0 cost max(0, |x′| − max(ε, ε_I))²; 0 (the default) changes nothing.
     public var interferenceTolerance: Float = 0
+    /// κ > 0: the width of the rectangle kernel that gives the JumpReLU's jump a straight-through pseudo-derivative;
+    /// nil (the default) masks the gradient by 1[z > θ].
+    public var jumpKernelWidth: Float? = nil
 
     public init(featureCount: Int, hiddenCount: Int, importance: [Float]? = nil, steps: Int, learningRate: Double) {
         precondition(featureCount > 0 && hiddenCount > 0 && steps >= 0 && learningRate > 0)
@@ -102,6 +112,7 @@ public struct DirectTrainer: Sendable {
         precondition(outputThreshold >= 0 && outputThreshold.isFinite, "outputThreshold must be finite and ≥ 0")
         precondition(errorTolerance >= 0 && errorTolerance.isFinite, "errorTolerance must be finite and ≥ 0")
         precondition(interferenceTolerance >= 0 && interferenceTolerance.isFinite, "interferenceTolerance must be finite and ≥ 0")
+        precondition(jumpKernelWidth.map { $0 > 0 && $0.isFinite } ?? true, "jumpKernelWidth must be finite and > 0 when set")
         let n = featureCount, m = hiddenCount
         var W: [Float]
         if let initialW {
@@ -126,6 +137,7 @@ public struct DirectTrainer: Sendable {
         let imp = importance.map(Double.init)
         let theta = Double(outputThreshold), tolerance = Double(errorTolerance)
         let toleranceOff = max(tolerance, Double(interferenceTolerance))
+        let kernel = jumpKernelWidth.map(Double.init)
 
         for step in 0...steps {
             if let every = snapshotEvery, step % every == 0 || step == steps {
@@ -156,7 +168,11 @@ public struct DirectTrainer: Sendable {
                     // The ε-insensitive error: at ε = 0 exactly e, so again the same run.
                     let e = Self.shrink((z > theta ? z : 0) - target, target == 0 ? toleranceOff : tolerance)
                     s += imp[j] * e * e
-                    r[j] = z > theta ? 2 * imp[j] * e / Double(n) * scale : 0
+                    if let kernel {
+                        r[j] = Self.outputDerivative(z: z, threshold: theta, kernelWidth: kernel) * (2 * imp[j] * e / Double(n) * scale)
+                    } else {
+                        r[j] = z > theta ? 2 * imp[j] * e / Double(n) * scale : 0
+                    }
                 }
                 total += s / Double(n)
                 for j in 0..<n where r[j] != 0 {
@@ -189,6 +205,12 @@ public struct DirectTrainer: Sendable {
             }
         }
         return Result(W: Matrix(rowCount: m, columnCount: n, values: W), bias: b, losses: losses, snapshots: snapshots)
+    }
+
+    /// The straight-through ∂x′/∂z of x′ = z·1[z > θ] with a rectangle kernel of width κ (`jumpKernelWidth`):
+    /// 1[z > θ] + (θ/κ)·1[|z − θ| < κ/2]; at θ = 0 exactly 1[z > 0], the ReLU's.
+    public static func outputDerivative(z: Double, threshold theta: Double, kernelWidth kappa: Double) -> Double {
+        (z > theta ? 1 : 0) + (Swift.abs(z - theta) < kappa / 2 ? theta / kappa : 0)
     }
 
     /// e moved towards 0 by ε and clipped there, sign(e)·max(0, |e| − ε): its square is the ε-insensitive loss

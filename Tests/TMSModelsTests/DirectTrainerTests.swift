@@ -30,19 +30,22 @@ import TMSCore
         #expect(Swift.abs(Double(r.losses[0]) - exact) < 1e-6)
     }
 
-    @Test(arguments: [(Float(0.15), Float(0), Float(0)), (Float(0), Float(0.07), Float(0)), (Float(0), Float(0), Float(0.07))])
-    func tolerantStepMatchesFiniteDifferenceGradient(threshold: Float, tolerance: Float, interference: Float) {
+    @Test(arguments: [(Float(0.15), Float(0), Float(0), Float?.none), (Float(0), Float(0.07), Float(0), Float?.none),
+                      (Float(0), Float(0), Float(0.07), Float?.none), (Float(0.15), Float(0), Float(0), Float?.some(0.09))])
+    func tolerantStepMatchesFiniteDifferenceGradient(threshold: Float, tolerance: Float, interference: Float, kernel: Float?) {
         // The pre-activations are 0.256, 0.505, 0.102, 0.1, 0.05, −0.02, −0.031, −0.083, −0.29. θ = 0.15: two on,
         // all ≥ 0.048 from θ, so central differences with h = 1e-3 never cross the jump and see exactly the gradient
         // 1[z > θ]·∂L/∂x′ (b_2 has none: output 2 never fires, although its target 0.4 is missed). ε = 0.07 (ReLU
         // output): the errors are −0.444, −0.298, −0.395, 0.1, 0.05 and 0, all ≥ 0.02 from ±ε, the kinks of
         // max(0, |e| − ε)²; ε_I = 0.07 the same on the target-0 outputs only (errors 0.1 and 0.05). Adam's first
-        // step moves each parameter by −lr·sign(∂L/∂p), and by 0 where it is 0.
+        // step moves each parameter by −lr·sign(∂L/∂p), and by 0 where it is 0. A straight-through kernel of width
+        // κ = 0.09 at θ = 0.15 covers (0.105, 0.195), which no pre-activation is in, so the gradient is still exact.
         let W0 = Matrix(rowCount: 2, columnCount: 3, values: [0.5, -0.3, 0.2, 0.1, 0.6, -0.4])
         let b0: [Float] = [0.05, 0.1, -0.02]
         let importance: [Float] = [1, 0.7, 0.49]
         var trainer = DirectTrainer(featureCount: 3, hiddenCount: 2, importance: importance, steps: 1, learningRate: 1e-4)
         trainer.outputThreshold = threshold; trainer.errorTolerance = tolerance; trainer.interferenceTolerance = interference
+        trainer.jumpKernelWidth = kernel
         let r = trainer.train(initialW: W0, initialBias: b0) { _ in rows }
         let loss = { (W: [Float], b: [Float]) in
             DirectTrainer.loss(W: Matrix(rowCount: 2, columnCount: 3, values: W), bias: b, importance: importance, rows: rows,
@@ -62,6 +65,38 @@ import TMSCore
         }
         if threshold > 0 { #expect(r.bias[2] == b0[2]) }
         #expect(Swift.abs(Double(r.losses[0]) - loss(W0.values, b0)) < 1e-6)
+    }
+
+    @Test func straightThroughDerivativeMatchesHandValues() {
+        // θ = 0.5, κ = 0.2: the band is (0.4, 0.6), the kernel's height θ/κ = 2.5.
+        let d = { (z: Double) in DirectTrainer.outputDerivative(z: z, threshold: 0.5, kernelWidth: 0.2) }
+        #expect(d(0.3) == 0 && d(0.39) == 0 && d(0.45) == 2.5 && d(0.55) == 3.5 && d(0.61) == 1 && d(0.9) == 1)
+        // θ = 0: no jump, the ReLU's 1[z > 0] whatever κ.
+        #expect(DirectTrainer.outputDerivative(z: 0.01, threshold: 0, kernelWidth: 0.2) == 1)
+        #expect(DirectTrainer.outputDerivative(z: -0.01, threshold: 0, kernelWidth: 0.2) == 0)
+    }
+
+    @Test(arguments: [(Float(0.09), -2.5, -3.0), (Float(0.19), -0.45 * 3.5, -0.45 * 3.5 * 1.2), (Float(0.34), -0.3, -0.36), (Float(-0.06), 0, 0)])
+    func straightThroughStepMatchesHandGradient(bias0: Float, gradBias0: Double, gradW0: Double) {
+        // m = 1, n = 2, W = [0.6, 0], b = (b_0, 0.55), one row x = (1, 0): h = 0.6, z_0 = 0.36 + b_0, z_1 = 0.55.
+        // θ = 0.5, κ = 0.2; ∂L/∂x′_j = 2e_j/n = e_j. z_0 = 0.45 (in the band, below θ): x′_0 = 0, e_0 = −1,
+        // ∂L/∂z_0 = −1·2.5; z_0 = 0.55 (in the band, above): e_0 = −0.45, ·(1 + 2.5); z_0 = 0.7 (above the band):
+        // −0.3, the exact gradient; z_0 = 0.3 (below the band): 0. ∂L/∂W_0 = ∂L/∂z_0 · 2W_0 = ·1.2. The interference
+        // z_1 = 0.55 (target 0, in the band): e_1 = 0.55, ∂L/∂b_1 = 0.55·3.5 = 1.925, ∂L/∂W_1 = 1.925·h = 1.155.
+        // With lr = Adam's ε = 1e6 the first step is g/(1 + |g|·1e-6) ≈ g itself: plain gradient descent, lr 1.
+        var trainer = DirectTrainer(featureCount: 2, hiddenCount: 1, steps: 1, learningRate: 1e6)
+        trainer.epsilon = 1e6; trainer.outputThreshold = 0.5; trainer.jumpKernelWidth = 0.2
+        let W0 = Matrix(rowCount: 1, columnCount: 2, values: [0.6, 0]), b0: [Float] = [bias0, 0.55]
+        let r = trainer.train(initialW: W0, initialBias: b0) { _ in [SparseRow(features: [0], values: [1])] }
+        let moved = [Double(r.W.values[0] - 0.6), Double(r.W.values[1]), Double(r.bias[0] - bias0), Double(r.bias[1] - 0.55)]
+        let expected = [gradW0, 1.925 * 0.6, gradBias0, 1.925]
+        for (got, want) in zip(moved, expected) { #expect(Swift.abs(got + want) < 2e-5, "moved \(moved), gradient \(expected)") }
+        // Without the kernel the masked gradient: W_1, b_1 get 0.55 and 0.33; W_0, b_0 only above θ (b_0 = 0.19, 0.34).
+        trainer.jumpKernelWidth = nil
+        let masked = trainer.train(initialW: W0, initialBias: b0) { _ in [SparseRow(features: [0], values: [1])] }
+        let e0 = bias0 > 0.1 ? Double(0.36 + bias0) - 1 : 0
+        #expect(Swift.abs(Double(masked.bias[0] - bias0) + e0) < 2e-5 && Swift.abs(Double(masked.W.values[0] - 0.6) + e0 * 1.2) < 2e-5)
+        #expect(Swift.abs(Double(masked.bias[1] - 0.55) + 0.55) < 2e-5 && Swift.abs(Double(masked.W.values[1]) + 0.33) < 2e-5)
     }
 
     @Test func jumpReLUIgnoresInterferenceBelowTheThreshold() {
