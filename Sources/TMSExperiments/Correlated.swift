@@ -19,7 +19,7 @@ public struct CorrelatedExperiment: Experiment {
     public init() {}
     public let name = "correlated"
     public let reproduces = "§\"Superposition with Correlated Features\": correlated pairs orthogonal, anticorrelated antipodal, two correlated sets of 10 as local orthogonal bases, pairs collapsing as they get denser (init: xavier)"
-    public let measuredRuntime = "45 s"
+    public let measuredRuntime = "9 s"
     public let mainFigure: String? = "collapse.svg"
     public let outputs = "a sample batch showing co-occurrence, feature diagrams per part and density, WᵀW of the two correlated sets of 10, collapse table"
 

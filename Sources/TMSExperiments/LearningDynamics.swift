@@ -17,7 +17,7 @@ public struct LearningDynamicsExperiment: Experiment {
     public init() {}
     public let name = "learning-dynamics"
     public let reproduces = "§\"Learning Dynamics\": D_i over training jumps between fractions with loss drops; 6→3 correlated sets pass a PCA stage to an octahedron; 5→2 animation"
-    public let measuredRuntime = "22 s"
+    public let measuredRuntime = "3 s"
     public let mainFigure: String? = "dimensionality-over-training.svg"
     public let outputs = "D_i and loss over training, 6→3 snapshots, 5→2 training animation; three snapshot files"
 

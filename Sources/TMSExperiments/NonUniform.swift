@@ -17,7 +17,7 @@ public struct NonUniformExperiment: Experiment {
     public let name = "non-uniform"
     public let mainFigure: String? = "free.svg"
     public let reproduces = "§5 Figure (non-uniform sparsity): the pentagon deforming and snapping to two digons as one feature gets sparser"
-    public let measuredRuntime = "4 s"
+    public let measuredRuntime = "2 s"
     public let outputs = "feature diagrams across the density ratio, loss of the pentagon and digon branches"
 
     static let baseProbability: Float = 0.05
