@@ -115,6 +115,7 @@ public enum ExperimentRunner {
             ("beta1", { "\($0.beta1)" }), ("beta2", { "\($0.beta2)" }), ("epsilon", { "\($0.epsilon)" }), ("bestOf", { "\($0.bestOf)" }),
             ("seed", { "\($0.seed)" }), ("evaluationBatches", { "\($0.evaluationBatches)" }), ("lossLogPoints", { "\($0.lossLogPoints)" }),
             ("initialisation", { $0.initialisation.rawValue }), ("initScale", { "\($0.initScale)" }), ("l1Penalty", { "\($0.l1Penalty)" }),
+            ("correlatedSetSize", { $0.correlatedSetSize.map(String.init) ?? "not set" }),
         ]
         for (name, value) in fields where value(a) != value(b) {
             let found = value(a), wanted = value(b)

@@ -43,8 +43,10 @@ public enum RunReport {
         let summary: [(String, String)] = [
             ("model", "\(c.model.rawValue), \(c.featureCount) features → \(c.hiddenCount) hidden"),
             ("instances", "\(c.instanceCount)\(c.bestOf > 1 ? " (best of \(c.bestOf) seeds each)" : "")"),
-            ("distribution", c.distribution.rawValue),
-            ("training", "\(c.steps) steps, batch \(c.batchSize), \(c.optimizer.rawValue) lr \(fmt(c.learningRate, 6)) (\(c.schedule.rawValue)), weight decay \(fmt(c.weightDecay, 6))"),
+            ("distribution", c.distribution.rawValue + (c.correlatedSetSize.map { ", sets of \($0)" } ?? "")),
+            ("training", "\(c.steps) steps, batch \(c.batchSize), \(c.optimizer.rawValue) lr \(fmt(c.learningRate, 6)) (\(c.schedule.rawValue)), weight decay \(fmt(c.weightDecay, 6))"
+                + (c.l1Penalty > 0 ? ", L1 penalty \(fmt(c.l1Penalty, 6))" : "")
+                + (c.initialisation != .xavier || c.initScale != 1 ? ", init \(c.initialisation.rawValue)\(c.initScale != 1 ? " × \(fmt(c.initScale, 6))" : "")" : "")),
             ("seed", String(c.seed)), ("tool", "tms \(tmsVersion)"),
             ("final loss", run.metrics.finalLoss.map { fmt(Double($0), 5) }.joined(separator: ", ")),
         ]
