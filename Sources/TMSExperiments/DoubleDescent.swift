@@ -200,11 +200,7 @@ extension DoubleDescentExperiment {
     public var extraFiles: Set<String> { ["double-descent.safetensors"] }
 
     public func checkExtras(_ data: ExperimentData) throws {
-        guard let bytes = data.extras["double-descent.safetensors"] else { return }
-        let tensors: [String: Tensor]
-        do { tensors = try Safetensors.decode([UInt8](bytes)).tensors } catch let error as SafetensorsError {
-            throw WeightsFileError("double-descent.safetensors: \(error.description)")
-        }
+        guard let tensors = try data.extraTensors("double-descent.safetensors") else { return }
         guard let W = tensors["W"], let b = tensors["b_final"], let T = tensors["T"], let l = tensors["train_loss"],
               W.shape.count == 3, W.shape[1] == 2, b.shape == [W.shape[0], W.shape[2]], T.shape == [W.shape[0]], l.shape == [W.shape[0]],
               W.values.allSatisfy(\.isFinite), b.values.allSatisfy(\.isFinite) else {

@@ -61,6 +61,16 @@ public struct ExperimentData: Sendable {
         }
         return found.run
     }
+
+    /// The tensors of the extra file `name` (e.g. `snapshots.safetensors`), nil when the data has no such file;
+    /// a file that is not valid safetensors throws a ``WeightsFileError`` naming it. Experiments' `checkExtras`
+    /// read their files through this, then check shapes and values.
+    public func extraTensors(_ name: String) throws -> [String: Tensor]? {
+        guard let bytes = extras[name] else { return nil }
+        do { return try Safetensors.decode([UInt8](bytes)).tensors } catch let error as SafetensorsError {
+            throw WeightsFileError("\(name): \(error.description)")
+        }
+    }
 }
 
 /// A figure or table of a report: heading, inline SVG/HTML, caption; `file` names the SVG saved in figures/.

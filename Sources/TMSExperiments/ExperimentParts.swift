@@ -14,12 +14,8 @@ extension IntroExperiment {
 
     /// The snapshots, if saved, must decode to weights of the model part's shape at steps within training.
     public func checkExtras(_ data: ExperimentData) throws {
-        guard let bytes = data.extras["snapshots.safetensors"] else { return }
+        guard let tensors = try data.extraTensors("snapshots.safetensors") else { return }
         let c = try data.part("model").config
-        let tensors: [String: Tensor]
-        do { tensors = try Safetensors.decode([UInt8](bytes)).tensors } catch let error as SafetensorsError {
-            throw WeightsFileError("snapshots.safetensors: \(error.description)")
-        }
         guard let steps = tensors["step"], steps.shape.count == 1, steps.shape[0] >= 1 else {
             throw WeightsFileError("snapshots.safetensors has no 'step' tensor of shape [S], S ≥ 1")
         }

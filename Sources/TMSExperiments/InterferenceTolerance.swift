@@ -256,11 +256,7 @@ extension InterferenceToleranceExperiment {
     public var extraFiles: Set<String> { ["interference-tolerance.safetensors"] }
 
     public func checkExtras(_ data: ExperimentData) throws {
-        guard let bytes = data.extras["interference-tolerance.safetensors"] else { return }
-        let tensors: [String: Tensor]
-        do { tensors = try Safetensors.decode([UInt8](bytes)).tensors } catch let error as SafetensorsError {
-            throw WeightsFileError("interference-tolerance.safetensors: \(error.description)")
-        }
+        guard let tensors = try data.extraTensors("interference-tolerance.safetensors") else { return }
         guard let W = tensors["W"], let b = tensors["b_final"], let t = tensors["t"], let kind = tensors["kind"], let l = tensors["train_loss"],
               W.shape.count == 3, b.shape == [W.shape[0], W.shape[2]], t.shape == [W.shape[0]], kind.shape == [W.shape[0]], l.shape == [W.shape[0]],
               W.values.allSatisfy(\.isFinite), b.values.allSatisfy(\.isFinite) else {

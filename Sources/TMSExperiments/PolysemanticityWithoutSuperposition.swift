@@ -78,11 +78,7 @@ public struct PolysemanticityWithoutSuperpositionExperiment: Experiment {
 
     /// The MLP and its loss curve from `product-mlp.safetensors`; throws a one-line error when missing or damaged.
     static func decodeMLP(_ data: ExperimentData) throws -> (model: ProductMLP, losses: [Float]) {
-        guard let bytes = data.extras[mlpFile] else { throw RunFolderError("\(mlpFile) is missing") }
-        let t: [String: Tensor]
-        do { t = try Safetensors.decode([UInt8](bytes)).tensors } catch let error as SafetensorsError {
-            throw WeightsFileError("\(mlpFile): \(error.description)")
-        }
+        guard let t = try data.extraTensors(mlpFile) else { throw RunFolderError("\(mlpFile) is missing") }
         guard let W1 = t["fc1.weight"], let b1 = t["fc1.bias"], let W2 = t["fc2.weight"], let b2 = t["fc2.bias"], let loss = t["train_loss"],
               W1.shape.count == 2, W1.shape[1] == 2, W1.shape[0] >= 1, b1.shape == [W1.shape[0]], W2.shape == [1, W1.shape[0]],
               b2.shape == [1], loss.shape.count == 1,
