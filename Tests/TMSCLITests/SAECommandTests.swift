@@ -104,7 +104,7 @@ private let tinyModel = ["train", "--features", "5", "--hidden", "2", "--instanc
         let checks = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("checks.json"))) as? [[String: Any]])
         #expect(checks.count == 5)
         #expect(checks.allSatisfy { ($0["measured"] as? String)?.isEmpty == false })
-        for sweep in ["relu-5-2", "relu-5-2-latents-20-resample-anthropic", "gated-40-10", "jumprelu-40-10", "topk-40-10-k1", "topk-40-10-k2", "topk-40-10-k4"] {
+        for sweep in ["relu-5-2", "relu-40-10-latents-80-resample-anthropic", "gated-40-10", "jumprelu-40-10", "topk-40-10-k1", "topk-40-10-k2", "topk-40-10-k4"] {
             let shapes = try safetensorShapes(folder.appendingPathComponent("sae/\(sweep)/weights.safetensors"))
             #expect(shapes["W_enc"]?.count == 3 && shapes["W_dec"]?.count == 3, "\(sweep)")
         }
