@@ -53,6 +53,8 @@ def configurations():
         "D": dict(uniform("abs", 100, 40, [0.03] * 8, 0.8), title="abs 100→40, p = 0.03"),
         "E": dict(model="relu-output", n=2, m=1, probability=e_probs, importance=e_imp, title="relu-output 2→1, 400-point phase grid"),
         "F": dict(uniform("relu-output", 400, 30, [1.0] * 8), title="relu-output 400→30, p = 1 (dense)"),
+        # The model of tms bench's whole-process configuration T (C with tms train's default importance 0.9^i).
+        "T": dict(uniform("relu-output", 400, 30, [0.01] * 8, 0.9), title="relu-output 400→30, p = 0.01, I = 0.9^i"),
     }
 
 

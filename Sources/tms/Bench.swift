@@ -19,14 +19,16 @@ struct Bench: ParsableCommand {
         steps after a warm-up, on all threads and on one. Whole processes (wall clock of a child process, \
         start to exit, everything a user waits for): T `tms train` 400→30, 8 instances, p = 0.01, 1,500 \
         steps, default importance 0.9 (train, final evaluation, report, write); S `tms sae --no-report` on \
-        T's run (8 SAEs of 120 latents, 500 steps). Run it from a release build: \
-        swift run -c release tms bench.
+        T's run (8 SAEs of 120 latents, 500 steps); U `tms train` with its defaults (5→2, 10 instances), \
+        5,000 steps, with report. Whole processes are timed best of --repeats; with --compare pytorch, T and U \
+        are set against PyTorch's timed steps for the same model and step count (T: bench.py T, U: bench.py A). \
+        Run it from a release build: swift run -c release tms bench.
         """)
 
     @Flag(help: "Print one JSON object per configuration per line.") var json = false
     @Option(help: "Also run a baseline beside ours: pytorch (runs python3 Benchmarks/pytorch/bench.py).")
     var compare: BenchComparison?
-    @Option(help: "Comma-separated configurations to run (default all: A,B,C,D,E,F,T,S; S needs T).") var configs: String = "A,B,C,D,E,F,T,S"
+    @Option(help: "Comma-separated configurations to run (default all: A,B,C,D,E,F,T,S,U; S needs T).") var configs: String = "A,B,C,D,E,F,T,S,U"
     @Option(name: .customLong("step-scale"), help: "Multiply every configuration's step counts (e.g. 0.1 for a quick look).")
     var stepScale: Double = 1
     @Option(help: "Worker threads for the main measurement (default: all cores).") var threads: Int = availableProcessorCount
@@ -36,10 +38,12 @@ struct Bench: ParsableCommand {
     var pytorchScript: String = "Benchmarks/pytorch/bench.py"
     @Option(name: .customLong("pytorch-seconds"), help: "Minimum timed seconds per PyTorch configuration.")
     var pytorchSeconds: Double = 3
+    @Option(help: "Runs of each whole-process configuration (T, S, U); the fastest is reported.") var repeats: Int = 3
 
     func run() throws {
         try reportingErrors {
             guard threads > 0 else { throw ConfigError("--threads \(threads) is invalid; it must be a positive integer") }
+            guard repeats > 0 else { throw ConfigError("--repeats \(repeats) is invalid; it must be a positive integer") }
             guard stepScale > 0 && stepScale.isFinite else {
                 throw ConfigError("--step-scale \(stepScale) is invalid; it must be a positive number")
             }
@@ -75,8 +79,13 @@ struct Bench: ParsableCommand {
                 }
                 rows.append(BenchmarkRow(configuration: c, all: allRun, single: single, peakSingle: peakSingle, peakAll: peakAll))
             }
+            var whole = try WholeProcessBench(stepScale: stepScale, threads: threads, repeats: repeats).run(wholeNames)
             if compare == .pytorch {
-                let baseline = try runPyTorch(names: chosen.map(\.name))
+                var torchNames = chosen.map(\.name)
+                for row in whole {
+                    if let name = WholeProcessBench.pytorchConfiguration[row.configuration], !torchNames.contains(name) { torchNames.append(name) }
+                }
+                let baseline = try runPyTorch(names: torchNames)
                 for i in rows.indices {
                     guard let b = baseline[rows[i].configuration] else { continue }
                     rows[i].pytorchInstanceStepsPerSecond = b.rate
@@ -84,8 +93,12 @@ struct Bench: ParsableCommand {
                     rows[i].pytorchOtherProcessesCores = b.other
                     rows[i].speedupOverPytorch = rows[i].instanceStepsPerSecond / b.rate
                 }
+                for i in whole.indices {
+                    guard let name = WholeProcessBench.pytorchConfiguration[whole[i].configuration], let b = baseline[name] else { continue }
+                    whole[i].pytorchSeconds = Double(whole[i].instanceSteps) / b.rate
+                    whole[i].speedupOverPytorch = whole[i].pytorchSeconds! / whole[i].seconds
+                }
             }
-            let whole = try WholeProcessBench(stepScale: stepScale, threads: threads).run(wholeNames)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -174,14 +187,24 @@ struct WholeProcessRow: Codable {
     let instanceStepsPerSecond: Double
     /// CPU cores used by other processes meanwhile (Linux; above ~0.15 the timing is disturbed).
     let otherProcessesCores: Double?
+    /// Every run's wall clock (`seconds` is the smallest).
+    let allSeconds: [Double]
+    /// PyTorch eager's timed steps for the same model and instance-steps (`--compare pytorch`; no import, no
+    /// set-up, no evaluation, no writing).
+    var pytorchSeconds: Double?
+    /// `pytorchSeconds` / `seconds`.
+    var speedupOverPytorch: Double?
 }
 
 /// Times whole `tms train` and `tms sae` processes (this executable, as a child process, into a temporary
 /// folder removed afterwards): what a user waits for, not only the training loop.
 struct WholeProcessBench {
-    static let names = ["T", "S"]
+    static let names = ["T", "S", "U"]
+    /// The `Benchmarks/pytorch/bench.py` configuration that trains the same model as a whole-process one.
+    static let pytorchConfiguration = ["T": "T", "U": "A"]
     let stepScale: Double
     let threads: Int
+    let repeats: Int
 
     func run(_ names: [String]) throws -> [WholeProcessRow] {
         guard !names.isEmpty else { return [] }
@@ -205,12 +228,34 @@ struct WholeProcessBench {
                                   "--no-report", "--out", folder.appendingPathComponent("sae").path],
                                  instanceSteps: 8 * steps))
         }
+        if names.contains("U") {
+            let steps = scaled(5000)
+            rows.append(try time("U", "tms train defaults (5→2, 10 inst), with report",
+                                 ["train", "--steps", String(steps), "--threads", String(threads), "--quiet",
+                                  "--out", folder.appendingPathComponent("train-default").path], instanceSteps: 10 * steps))
+        }
         return rows
     }
 
-    /// Runs this executable with `arguments` (output discarded) and times it from start to exit.
+    /// Runs this executable with `arguments` `repeats` times (output discarded, the output folder removed between
+    /// runs) and keeps the fastest run, start to exit.
     private func time(_ name: String, _ title: String, _ arguments: [String], instanceSteps: Int) throws -> WholeProcessRow {
-        printError("bench: \(name) \(title): tms \(arguments.joined(separator: " "))")
+        printError("bench: \(name) \(title): tms \(arguments.joined(separator: " "))" + (repeats > 1 ? " (best of \(repeats))" : ""))
+        let out = arguments[arguments.firstIndex(of: "--out")! + 1]
+        var runs: [(seconds: Double, other: Double?)] = []
+        for r in 0..<repeats {
+            if r > 0 { try FileManager.default.removeItem(atPath: out) }
+            runs.append(try timeOnce(name, arguments))
+        }
+        let best = runs.min { $0.seconds < $1.seconds }!
+        return WholeProcessRow(configuration: name, title: title, command: "tms " + arguments.joined(separator: " "),
+                               threads: threads, instanceSteps: instanceSteps, seconds: best.seconds,
+                               instanceStepsPerSecond: Double(instanceSteps) / best.seconds, otherProcessesCores: best.other,
+                               allSeconds: runs.map(\.seconds))
+    }
+
+    /// One run: wall clock and the cores other processes used meanwhile.
+    private func timeOnce(_ name: String, _ arguments: [String]) throws -> (seconds: Double, other: Double?) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/")
                                     ? CommandLine.arguments[0] : "/proc/self/exe").resolvingSymlinksInPath()
@@ -231,17 +276,22 @@ struct WholeProcessBench {
         if let a = before, let b = after, let c0 = childBefore, let c1 = Benchmark.CPUTimes.childrenSeconds() {
             other = max(0, ((b.systemBusy - a.systemBusy) - (c1 - c0) - (b.process - a.process)) / seconds)
         }
-        return WholeProcessRow(configuration: name, title: title, command: "tms " + arguments.joined(separator: " "),
-                               threads: threads, instanceSteps: instanceSteps, seconds: seconds,
-                               instanceStepsPerSecond: Double(instanceSteps) / seconds, otherProcessesCores: other)
+        return (seconds, other)
     }
 
     static func table(_ rows: [WholeProcessRow]) -> String {
-        var lines = ["Whole processes (wall clock, start to exit):"]
+        var lines = ["Whole processes (wall clock, start to exit, fastest of \(rows.first?.allSeconds.count ?? 1)):"]
         for r in rows {
             let title = r.title.count >= 50 ? r.title : r.title + String(repeating: " ", count: 50 - r.title.count)
-            lines.append(r.configuration + "   " + title + String(format: " %8.2f s %12.0f inst-steps/s", r.seconds, r.instanceStepsPerSecond)
-                         + "   other " + (r.otherProcessesCores.map { String(format: "%.2f", $0) } ?? "-"))
+            var line = r.configuration + "   " + title + String(format: " %8.2f s %12.0f inst-steps/s", r.seconds, r.instanceStepsPerSecond)
+                + "   other " + (r.otherProcessesCores.map { String(format: "%.2f", $0) } ?? "-")
+            if let torch = r.pytorchSeconds, let ratio = r.speedupOverPytorch {
+                line += String(format: "   PyTorch steps %.1f s  %.1f×PyTorch", torch, ratio)
+            }
+            lines.append(line)
+        }
+        if rows.contains(where: { $0.pytorchSeconds != nil }) {
+            lines.append("PyTorch steps = PyTorch eager's timed steps alone (rate from bench.py × the same instance-steps; no import, set-up, evaluation or writing).")
         }
         return lines.joined(separator: "\n")
     }
