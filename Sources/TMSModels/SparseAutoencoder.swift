@@ -256,10 +256,13 @@ enum SAEPass {
         let auxDec = frozen + lay.wDec, auxBDec = frozen + lay.bDec
         let scale = 1 / Float(B), twoOverM = 2 / Float(m)
         var lossSum = 0.0, mseSum = 0.0, l0Sum = 0.0
-        var x = [Float](repeating: 0, count: m), r = [Float](repeating: 0, count: m), gr = [Float](repeating: 0, count: m)
-        var pre = [Float](repeating: 0, count: L), z = [Float](repeating: 0, count: L)
-        var gz = [Float](repeating: 0, count: L), gW = [Float](repeating: 0, count: L), gB = [Float](repeating: 0, count: L)
-        var mag = [Float](repeating: 0, count: L), ra = [Float](repeating: 0, count: m)
+        // Scratch as raw pointers (Swift arrays' checks kept the per-latent loops from vectorising).
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * m + 6 * L)
+        scratch.initialize(repeating: 0, count: 4 * m + 6 * L)
+        let nonZero = UnsafeMutablePointer<Int>.allocate(capacity: L)
+        defer { scratch.deallocate(); nonZero.deallocate() }
+        let x = scratch, r = x + m, gr = r + m, ra = gr + m
+        let pre = ra + m, z = pre + L, gz = z + L, gW = gz + L, gB = gW + L, mag = gB + L
         var order = [Int](repeating: 0, count: L)
         for b in 0..<B {
             let h = inputs + b * m
@@ -336,7 +339,10 @@ enum SAEPass {
             for i in 0..<m { gr[i] = twoOverM * r[i] * scale }
             let gDec = g + lay.wDec, gBDec = g + lay.bDec
             for i in 0..<m { gBDec[i] += gr[i] }
-            for j in 0..<L {
+            // ∂loss/∂z is read only where z ≠ 0 (and near the threshold for JumpReLU), so it is computed only
+            // there: with sparse codes most latents cost nothing in the backward pass (docs/sae.md#speed).
+            let everyLatent = variant == .jumprelu
+            for j in 0..<L where everyLatent || z[j] != 0 {
                 let row = wDec + j * m
                 var s: Float = 0
                 for i in 0..<m { s += row[i] * gr[i] }
@@ -387,10 +393,14 @@ enum SAEPass {
             }
             let gEnc = g + lay.wEnc, gBEnc = g + lay.bEnc
             for j in 0..<L { gBEnc[j] += gB[j] }
+            // W_enc's gradient and b_dec's share of it over the latents with gW ≠ 0 only, in ascending order: a
+            // skipped term would add exactly zero, so the sums are the same as over every latent.
+            var count = 0
+            for j in 0..<L where gW[j] != 0 { nonZero[count] = j; count += 1 }
             for i in 0..<m {
                 let xi = x[i], row = wEnc + i * L, grow = gEnc + i * L
                 var s: Float = 0
-                for j in 0..<L { grow[j] += xi * gW[j]; s += row[j] * gW[j] }
+                for t in 0..<count { let j = nonZero[t]; grow[j] += xi * gW[j]; s += row[j] * gW[j] }
                 gBDec[i] -= s
             }
         }
