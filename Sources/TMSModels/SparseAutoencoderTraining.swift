@@ -7,9 +7,15 @@ import TMSCore
 public struct ToyActivationSource: Sendable {
     public let weights: ToyModelWeights
     let samplers: [FeatureSampler]
+    /// W per instance transposed to [k][feature][hidden], so that adding a feature's column reads contiguous memory.
+    let columns: [Float]
 
     public init(weights: ToyModelWeights, config: TrainingConfig) {
         self.weights = weights
+        let (K, n, m) = (weights.instanceCount, weights.featureCount, weights.hiddenCount)
+        var columns = [Float](repeating: 0, count: K * n * m)
+        for k in 0..<K { for i in 0..<m { for c in 0..<n { columns[(k * n + c) * m + i] = weights.W[(k * m + i) * n + c] } } }
+        self.columns = columns
         samplers = (0..<weights.instanceCount).map {
             FeatureSampler(featureCount: weights.featureCount, probability: config.featureProbability[$0],
                            distribution: config.distribution, signed: weights.model.usesSignedInputs,
@@ -24,14 +30,19 @@ public struct ToyActivationSource: Sendable {
         let m = weights.hiddenCount, n = weights.featureCount
         let batch = samplers[k].sample(batchSize: B, rng: &rng)
         if out.count != B * m { out = [Float](repeating: 0, count: B * m) }
-        let base = k * m * n
-        for b in 0..<B {
-            for i in 0..<m { out[b * m + i] = 0 }
-            for e in Int(batch.rowStart[b])..<Int(batch.rowStart[b + 1]) {
-                let c = Int(batch.columns[e]), v = batch.values[e]
-                for i in 0..<m { out[b * m + i] += weights.W[base + i * n + c] * v }
+        let base = k * n * m, relu = weights.model.hasHiddenReLU
+        columns.withUnsafeBufferPointer { w in
+            out.withUnsafeMutableBufferPointer { o in
+                for b in 0..<B {
+                    let row = o.baseAddress! + b * m
+                    for i in 0..<m { row[i] = 0 }
+                    for e in Int(batch.rowStart[b])..<Int(batch.rowStart[b + 1]) {
+                        let column = w.baseAddress! + base + Int(batch.columns[e]) * m, v = batch.values[e]
+                        for i in 0..<m { row[i] += column[i] * v }
+                    }
+                    if relu { for i in 0..<m { row[i] = max(row[i], 0) } }
+                }
             }
-            if weights.model.hasHiddenReLU { for i in 0..<m { out[b * m + i] = max(out[b * m + i], 0) } }
         }
     }
 }
@@ -188,7 +199,7 @@ public struct SAETrainer: Sendable {
             resample(st, instance: s, step: step)
         }
         source.sample(modelInstance: c.modelInstance[s], batchSize: c.batchSize, rng: &st.dataStream, into: &st.batch)
-        for i in st.gradient.indices { st.gradient[i] = 0 }
+        st.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         let stats = st.parameters.withUnsafeBufferPointer { p in
             st.batch.withUnsafeBufferPointer { x in
                 st.gradient.withUnsafeMutableBufferPointer { g in
@@ -206,22 +217,32 @@ public struct SAETrainer: Sendable {
         }
         st.stepsSinceResample += 1
         st.sums.loss += stats.loss; st.sums.mse += stats.meanSquaredError; st.sums.l0 += stats.l0; st.sums.steps += 1
-        // Remove the gradient's component along each unit decoder row.
-        for j in 0..<L {
-            let w = lay.wDec + j * m
-            var d: Float = 0
-            for i in 0..<m { d += st.gradient[w + i] * st.parameters[w + i] }
-            for i in 0..<m { st.gradient[w + i] -= d * st.parameters[w + i] }
-        }
-        // Adam (PyTorch's form, bias-corrected with the global step count).
+        // Through raw pointers: element accesses to a class's arrays each pay a dynamic exclusivity check.
         let b1: Float = 0.9, b2: Float = 0.999, eps: Float = 1e-8
         let tt = Float(step + 1)
         let lr = Float(c.learningRate), c1 = 1 - Foundation.pow(b1, tt), c2 = 1 - Foundation.pow(b2, tt)
-        for i in 0..<lay.count {
-            let gi = st.gradient[i]
-            st.firstMoment[i] = b1 * st.firstMoment[i] + (1 - b1) * gi
-            st.secondMoment[i] = b2 * st.secondMoment[i] + (1 - b2) * gi * gi
-            st.parameters[i] -= lr * (st.firstMoment[i] / c1) / ((st.secondMoment[i] / c2).squareRoot() + eps)
+        st.parameters.withUnsafeMutableBufferPointer { pb in
+            st.gradient.withUnsafeMutableBufferPointer { gb in
+                st.firstMoment.withUnsafeMutableBufferPointer { mb in
+                    st.secondMoment.withUnsafeMutableBufferPointer { vb in
+                        let p = pb.baseAddress!, g = gb.baseAddress!, m1 = mb.baseAddress!, m2 = vb.baseAddress!
+                        // Remove the gradient's component along each unit decoder row.
+                        for j in 0..<L {
+                            let w = lay.wDec + j * m
+                            var d: Float = 0
+                            for i in 0..<m { d += g[w + i] * p[w + i] }
+                            for i in 0..<m { g[w + i] -= d * p[w + i] }
+                        }
+                        // Adam (PyTorch's form, bias-corrected with the global step count).
+                        for i in 0..<lay.count {
+                            let gi = g[i]
+                            m1[i] = b1 * m1[i] + (1 - b1) * gi
+                            m2[i] = b2 * m2[i] + (1 - b2) * gi * gi
+                            p[i] -= lr * (m1[i] / c1) / ((m2[i] / c2).squareRoot() + eps)
+                        }
+                    }
+                }
+            }
         }
         Self.normaliseDecoder(&st.parameters, layout: lay)
     }
