@@ -259,8 +259,9 @@ enum SAEPass {
         // Scratch as raw pointers (Swift arrays' checks kept the per-latent loops from vectorising).
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * m + 6 * L)
         scratch.initialize(repeating: 0, count: 4 * m + 6 * L)
-        let nonZero = UnsafeMutablePointer<Int>.allocate(capacity: L)
-        defer { scratch.deallocate(); nonZero.deallocate() }
+        // `firing`: the latents with z ≠ 0 of the current input, ascending; `nonZero`: those with gW ≠ 0.
+        let nonZero = UnsafeMutablePointer<Int>.allocate(capacity: L), firing = UnsafeMutablePointer<Int>.allocate(capacity: L)
+        defer { scratch.deallocate(); nonZero.deallocate(); firing.deallocate() }
         let x = scratch, r = x + m, gr = r + m, ra = gr + m
         let pre = ra + m, z = pre + L, gz = z + L, gW = gz + L, gB = gW + L, mag = gB + L
         var order = [Int](repeating: 0, count: L)
@@ -275,8 +276,7 @@ enum SAEPass {
             var penalty = 0.0
             switch variant {
             case .relu:
-                for j in 0..<L { z[j] = max(pre[j], 0); penalty += Double(z[j]) }
-                penalty *= Double(lambda)
+                for j in 0..<L { z[j] = max(pre[j], 0) }   // penalty below, over the firing latents
             case .topk:
                 for j in 0..<L { z[j] = 0; order[j] = j }
                 if topK >= L {
@@ -316,12 +316,18 @@ enum SAEPass {
                 for i in 0..<m { aux += Double(ra[i] * ra[i]) }
                 penalty += aux / Double(m)
             }
+            // Everything after the encoder reads only the firing latents (docs/sae.md#speed); sums over them in
+            // ascending order equal the sums over every latent, whose other terms are exact zeros.
+            var active = 0
+            for j in 0..<L where z[j] != 0 { firing[active] = j; active += 1 }
+            if variant == .relu {
+                for t in 0..<active { penalty += Double(z[firing[t]]) }
+                penalty *= Double(lambda)
+            }
             // Reconstruction.
             for i in 0..<m { r[i] = bDec[i] - h[i] }
-            var active = 0
-            for j in 0..<L where z[j] != 0 {
-                active += 1
-                let row = wDec + j * m, a = z[j]
+            for t in 0..<active {
+                let j = firing[t], row = wDec + j * m, a = z[j]
                 for i in 0..<m { r[i] += a * row[i] }
             }
             var sq = 0.0
@@ -329,7 +335,7 @@ enum SAEPass {
             mseSum += sq / Double(m)
             lossSum += sq / Double(m) + penalty
             l0Sum += Double(active)
-            if let fired { for j in 0..<L where z[j] != 0 { fired[j] += 1 } }
+            if let fired { for t in 0..<active { fired[firing[t]] += 1 } }
             if let codes { for j in 0..<L { codes[b * L + j] = z[j] } }
             if let reconstructions { for i in 0..<m { reconstructions[b * m + i] = r[i] + h[i] } }
             if let squaredErrors { squaredErrors[b] = Float(sq) }
@@ -341,16 +347,22 @@ enum SAEPass {
             for i in 0..<m { gBDec[i] += gr[i] }
             // ∂loss/∂z is read only where z ≠ 0 (and near the threshold for JumpReLU), so it is computed only
             // there: with sparse codes most latents cost nothing in the backward pass (docs/sae.md#speed).
-            let everyLatent = variant == .jumprelu
-            for j in 0..<L where everyLatent || z[j] != 0 {
-                let row = wDec + j * m
-                var s: Float = 0
-                for i in 0..<m { s += row[i] * gr[i] }
-                gz[j] = s
-                if z[j] != 0 {
-                    let grow = gDec + j * m, a = z[j]
-                    for i in 0..<m { grow[i] += a * gr[i] }
+            if variant == .jumprelu {
+                for j in 0..<L {
+                    let row = wDec + j * m
+                    var s: Float = 0
+                    for i in 0..<m { s += row[i] * gr[i] }
+                    gz[j] = s
                 }
+            }
+            for t in 0..<active {
+                let j = firing[t], row = wDec + j * m, grow = gDec + j * m, a = z[j]
+                if variant != .jumprelu {
+                    var s: Float = 0
+                    for i in 0..<m { s += row[i] * gr[i] }
+                    gz[j] = s
+                }
+                for i in 0..<m { grow[i] += a * gr[i] }
             }
             // ∂loss/∂pre: gW multiplies x in W_enc's gradient, gB is b_enc's.
             switch variant {
@@ -395,12 +407,19 @@ enum SAEPass {
             for j in 0..<L { gBEnc[j] += gB[j] }
             // W_enc's gradient and b_dec's share of it over the latents with gW ≠ 0 only, in ascending order: a
             // skipped term would add exactly zero, so the sums are the same as over every latent.
+            // For ReLU and TopK gW ≠ 0 only where z ≠ 0, so the firing list serves (its gW = 0 terms add zeros).
             var count = 0
-            for j in 0..<L where gW[j] != 0 { nonZero[count] = j; count += 1 }
+            let list: UnsafeMutablePointer<Int>
+            if variant == .relu || variant == .topk {
+                (list, count) = (firing, active)
+            } else {
+                for j in 0..<L where gW[j] != 0 { nonZero[count] = j; count += 1 }
+                list = nonZero
+            }
             for i in 0..<m {
                 let xi = x[i], row = wEnc + i * L, grow = gEnc + i * L
                 var s: Float = 0
-                for t in 0..<count { let j = nonZero[t]; grow[j] += xi * gW[j]; s += row[j] * gW[j] }
+                for t in 0..<count { let j = list[t]; grow[j] += xi * gW[j]; s += row[j] * gW[j] }
                 gBDec[i] -= s
             }
         }
