@@ -16,8 +16,12 @@ final class PassWorkspace: @unchecked Sendable {
     let inputsT: UnsafeMutablePointer<Float>
     /// One chunk's gradient block.
     let gradients: UnsafeMutablePointer<Float>
-    /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely).
+    /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely and
+    /// are not drawn chunk by chunk).
     let batch: UnsafeMutablePointer<Float>?
+    /// One chunk of a lane-drawn batch [n][laneStride], for the instances a training worker steps when they
+    /// are drawn chunk by chunk (`InstanceState.drawsTrainingChunks`).
+    let chunkBatch: UnsafeMutablePointer<Float>?
     /// Scratch of the fused small-model kernel (`WorkspaceScratch`: h [m], δ [n], ∂W [m][n], ∂W₂ [n][m],
     /// ∂b [n], SIMD8 each; one vector for models above `InstanceState.fusedModelLimit`).
     let fused: UnsafeMutablePointer<SIMD8<Float>>
@@ -28,6 +32,7 @@ final class PassWorkspace: @unchecked Sendable {
     private struct GeneralBuffers {
         let storage, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, csrValues: UnsafeMutablePointer<Float>
         let csrRowStart, csrColumns, deltaStart, deltaRow: UnsafeMutablePointer<Int32>
+        let tileFeatures, tileFeatureCount: UnsafeMutablePointer<Int32>
     }
     private var general: GeneralBuffers?
     private let generalCount: Int
@@ -42,6 +47,10 @@ final class PassWorkspace: @unchecked Sendable {
     var csrColumns: UnsafeMutablePointer<Int32> { general!.csrColumns }
     var deltaStart: UnsafeMutablePointer<Int32> { general!.deltaStart }
     var deltaRow: UnsafeMutablePointer<Int32> { general!.deltaRow }
+    /// For each tile of 16 rows t, the features with a non-zero δ in it (`tileFeatures[t · n ..< t · n +
+    /// tileFeatureCount[t]]`, ascending), for `Kernels.projectListed`.
+    var tileFeatures: UnsafeMutablePointer<Int32> { general!.tileFeatures }
+    var tileFeatureCount: UnsafeMutablePointer<Int32> { general!.tileFeatureCount }
 
     /// A workspace for passes over instances shaped like `state`; `training` adds the dense batch buffer and
     /// allocates everything up front.
@@ -56,7 +65,10 @@ final class PassWorkspace: @unchecked Sendable {
         let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 2 * state.n + state.m + 2 * state.n * state.m : 1
         fused = .allocate(capacity: fusedCount)
         fused.initialize(repeating: .zero, count: fusedCount)
-        batch = training && state.samplesTrainingBatchesDensely ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
+        batch = training && state.samplesTrainingBatchesDensely && !state.drawsTrainingChunks
+            ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
+        // For any model on the general kernels: the instances one worker steps may differ in how they draw.
+        chunkBatch = training && !state.plan.fusedKernel ? .allocate(capacity: max(1, state.n * L)) : nil
         generalCount = 2 * state.m * L + 2 * R * state.mPad + 2 * state.n * L + state.m * L + state.n * R
         if training { prepareGeneralBuffers() }
     }
@@ -75,15 +87,18 @@ final class PassWorkspace: @unchecked Sendable {
                                  deltasT: take(n * L), hiddenGradT: take(m * L), hiddenGrad: take(R * mPad),
                                  csrValues: take(n * R), csrRowStart: rowStart, csrColumns: .allocate(capacity: max(1, n * R)),
                                  deltaStart: .allocate(capacity: n + 1),
-                                 deltaRow: .allocate(capacity: n * R + 8))  // + 8: compaction stores 8 rows at a time
+                                 deltaRow: .allocate(capacity: n * R + 8),  // + 8: compaction stores 8 rows at a time
+                                 tileFeatures: .allocate(capacity: max(1, n * (R / 16))),
+                                 tileFeatureCount: .allocate(capacity: max(1, R / 16)))
     }
 
     deinit {
-        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate()
+        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate(); chunkBatch?.deallocate()
         if let general {
             general.storage.deallocate()
             general.csrRowStart.deallocate(); general.csrColumns.deallocate()
             general.deltaStart.deallocate(); general.deltaRow.deallocate()
+            general.tileFeatures.deallocate(); general.tileFeatureCount.deallocate()
         }
     }
 }

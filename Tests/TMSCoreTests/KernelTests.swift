@@ -154,3 +154,42 @@ func accumulateOuterProductsMatchesPlainLoops(outputs A: Int, vectors V: Int) {
     #expect(LaneRandomStream.threshold(probability: 1) == 1 << 24)
     #expect(LaneRandomStream.threshold(probability: 0.5) == 1 << 23)
 }
+
+/// `projectListed` skips the depths listed as zero in a tile of 16 rows and must give `project`'s result
+/// bit for bit (the dense output backward relies on it): zero patterns per (depth, tile), depths across
+/// the 128-deep blocks and odd, and every tile width (6, 4, 3 and the two-chain 2 and 1).
+@Test(arguments: [1, 2, 3, 4, 6, 8, 14, 30], [1, 5, 130, 301])
+func projectListedIsProjectBitForBit(outputs A: Int, depth C: Int) {
+    var rng = RandomStream(seed: UInt64(A * 1000 + C))
+    let R = 48, ws = A + 5, xs = R + 16, os = R + 8, tiles = R / 16
+    let w = randomArray(C * ws, &rng)
+    var x = randomArray(C * xs, &rng)
+    var list = [Int32](repeating: 0, count: tiles * C), count = [Int32](repeating: 0, count: tiles)
+    for c in 0..<C {
+        for t in 0..<tiles {
+            if rng.nextUnitFloat() < 0.6 {
+                for r in (16 * t)..<(16 * t + 16) { x[c * xs + r] = rng.nextUnitFloat() < 0.5 ? 0 : -0.0 }
+            } else {
+                list[t * C + Int(count[t])] = Int32(c); count[t] += 1
+            }
+        }
+    }
+    var dense = [Float](repeating: .nan, count: A * os), listed = dense
+    w.withUnsafeBufferPointer { wp in x.withUnsafeBufferPointer { xp in
+    list.withUnsafeBufferPointer { lp in count.withUnsafeBufferPointer { cp in
+        dense.withUnsafeMutableBufferPointer { op in
+            Kernels.project(outputs: A, depth: C, rows: R, weights: wp.baseAddress!, weightStride: ws,
+                            input: xp.baseAddress!, inputStride: xs, bias: nil, output: op.baseAddress!, outputStride: os)
+        }
+        listed.withUnsafeMutableBufferPointer { op in
+            Kernels.projectListed(outputs: A, rows: R, weights: wp.baseAddress!, weightStride: ws,
+                                  input: xp.baseAddress!, inputStride: xs, list: lp.baseAddress!, listStride: C,
+                                  listCount: cp.baseAddress!, output: op.baseAddress!, outputStride: os)
+        }
+    }}}}
+    for a in 0..<A {
+        for r in 0..<R {
+            #expect(dense[a * os + r].bitPattern == listed[a * os + r].bitPattern, "A=\(A) C=\(C) a=\(a) r=\(r)")
+        }
+    }
+}
