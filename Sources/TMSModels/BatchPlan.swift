@@ -32,11 +32,6 @@ struct BatchPlan: Sendable, Equatable {
     }
 
     static let skipBelow: Float = 0.05
-    /// The δ density below which dense output gradients of `relu-output` models with sparse inputs skip the
-    /// zero δ (`InstanceState.listedDenseOutputBackward`): bit for bit the dense products' result, so this
-    /// decides speed only. Above it the listed ∂D (one feature's 4 vector chains per row) costs more than the
-    /// outer products save (docs/performance.md#dense-path-and-thread-scaling).
-    static let listedOutputGradientDensity = 0.3
     static let tinyModelSize = 64
 
     let drawing: Drawing

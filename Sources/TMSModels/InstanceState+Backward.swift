@@ -15,7 +15,7 @@ extension InstanceState {
     /// to `inputBackward`, which adds it with ∂E in one product. Sparse: from the listed non-zero δ only,
     /// → `hiddenGrad` (and `hiddenGradT` where needed). `rowMajorHidden` says whether `hidden` [R][mPad]
     /// holds h (it is built when needed).
-    func outputBackward(_ span: ChunkSpan, denseDeltas: Bool, listed: Bool, inputsDense: Bool, rowMajorHidden: inout Bool,
+    func outputBackward(_ span: ChunkSpan, denseDeltas: Bool, inputsDense: Bool, rowMajorHidden: inout Bool,
                         gradDecoderT: UnsafeMutablePointer<Float>, workspace ws: PassWorkspace) {
         let R = span.R, L = ws.laneStride, alongBatch = gradientsAlongBatch
         let hT = ws.hiddenT, h = ws.hidden, dT = ws.deltasT, dhT = ws.hiddenGradT, dh = ws.hiddenGrad
@@ -33,11 +33,6 @@ extension InstanceState {
             }
             return
         }
-        if listed && usesListedDenseOutput(inputsDense: inputsDense) {
-            ensureRowMajorHidden()
-            listedDenseOutputBackward(rows: R, workspace: ws, gradDecoderT: gradDecoderT)
-            return
-        }
         Kernels.project(outputs: m, depth: n, rows: R, weights: decoderT, weightStride: mPad,
                         input: dT, inputStride: L, bias: nil, output: dhT, outputStride: L)
         if model.hasHiddenReLU { Kernels.maskInactive(dhT, by: hT, count: m * L) }
@@ -53,36 +48,6 @@ extension InstanceState {
             Kernels.accumulateOuterProducts(outputs: n, vectors: mPad / 8, length: R, u: dT, uStride: L,
                                             v: h, vStride: mPad, into: gradDecoderT, gradStride: mPad)
         }
-    }
-
-    /// Whether dense output gradients take `listedDenseOutputBackward` (when the sweep listed the non-zero
-    /// δ): `relu-output` with sparse inputs and outer-product weight gradients, the only case where it
-    /// gives bit for bit what the dense products give.
-    func usesListedDenseOutput(inputsDense: Bool) -> Bool {
-        model == .reluOutput && !inputsDense && !gradientsAlongBatch
-    }
-
-    /// The dense output backward of `outputBackward` with the zero δ skipped, bit for bit the same result
-    /// (docs/performance.md#dense-path-and-thread-scaling): ∂h = D δ by `Kernels.projectListed` over the
-    /// features with a non-zero δ in each tile of 16 rows (the dense product's chains in the same order,
-    /// less exact zero terms), transposed to row-major `hiddenGrad`; ∂D_j += Σ_r δ_rj h_r over the listed
-    /// rows of each feature (the outer-product kernel's chain over rows in order, less zero terms). For
-    /// δ that is dense in a few features (outputs whose bias keeps them active) and sparse in the rest.
-    /// Needs the sweep's lists and row-major `hidden`.
-    private func listedDenseOutputBackward(rows R: Int, workspace ws: PassWorkspace, gradDecoderT: UnsafeMutablePointer<Float>) {
-        let L = ws.laneStride, dT = ws.deltasT, list = ws.tileFeatures, count = ws.tileFeatureCount
-        for t in 0..<(R / 16) { count[t] = 0 }
-        for j in 0..<n {
-            let d = dT + j * L
-            for t in 0..<(R / 16) where anyNonZero(Kernels.load8(d, 16 * t)) || anyNonZero(Kernels.load8(d, 16 * t + 8)) {
-                list[t * n + Int(count[t])] = Int32(truncatingIfNeeded: j)
-                count[t] += 1
-            }
-        }
-        Kernels.projectListed(outputs: m, rows: R, weights: decoderT, weightStride: mPad, input: dT, inputStride: L,
-                              list: list, listStride: n, listCount: count, output: ws.hiddenGradT, outputStride: L)
-        Kernels.transpose(rows: m, columns: R, ws.hiddenGradT, sourceStride: L, into: ws.hiddenGrad, destinationStride: mPad)
-        sparseOutputBackward(rows: R, workspace: ws, gradDecoderT: gradDecoderT, hiddenGradient: false)
     }
 
     /// Input backward (pairs with `encode`): ∂E += x ∂hᵀ, from x [n][R] and `hiddenGradT` or row-major
@@ -111,23 +76,22 @@ extension InstanceState {
     }
 
     /// Output backward from the listed non-zero δ only: for each feature j, ∂D_j += Σ_r δ_rj h_r (held
-    /// in registers across j's rows) and, when `hiddenGradient`, ∂h_r += δ_rj D_j (into `hiddenGrad`
-    /// [R][mPad], zeroed first). Needs row-major `hidden`.
-    private func sparseOutputBackward(rows R: Int, workspace ws: PassWorkspace, gradDecoderT: UnsafeMutablePointer<Float>,
-                                      hiddenGradient: Bool = true) {
-        if hiddenGradient { ws.hiddenGrad.update(repeating: 0, count: R * mPad) }
+    /// in registers across j's rows) and ∂h_r += δ_rj D_j. Writes `hiddenGrad` [R][mPad] (zeroed first);
+    /// needs row-major `hidden`.
+    private func sparseOutputBackward(rows R: Int, workspace ws: PassWorkspace, gradDecoderT: UnsafeMutablePointer<Float>) {
+        ws.hiddenGrad.update(repeating: 0, count: R * mPad)
         // Up to 6 vectors (48 hidden units) per pass over the entries: 2 × 6 registers for ∂D_j and D_j.
         let V = mPad / 8
         var kv = 0
         while kv < V {
             let tv = min(6, V - kv)
             switch tv {
-            case 6: sparseOutputGroup(6, kv, ws, gradDecoderT, hiddenGradient)
-            case 5: sparseOutputGroup(5, kv, ws, gradDecoderT, hiddenGradient)
-            case 4: sparseOutputGroup(4, kv, ws, gradDecoderT, hiddenGradient)
-            case 3: sparseOutputGroup(3, kv, ws, gradDecoderT, hiddenGradient)
-            case 2: sparseOutputGroup(2, kv, ws, gradDecoderT, hiddenGradient)
-            default: sparseOutputGroup(1, kv, ws, gradDecoderT, hiddenGradient)
+            case 6: sparseOutputGroup(6, kv, ws, gradDecoderT)
+            case 5: sparseOutputGroup(5, kv, ws, gradDecoderT)
+            case 4: sparseOutputGroup(4, kv, ws, gradDecoderT)
+            case 3: sparseOutputGroup(3, kv, ws, gradDecoderT)
+            case 2: sparseOutputGroup(2, kv, ws, gradDecoderT)
+            default: sparseOutputGroup(1, kv, ws, gradDecoderT)
             }
             kv += tv
         }
@@ -135,8 +99,7 @@ extension InstanceState {
 
     /// Hidden columns 8·kv ..< 8·(kv + tv) of the sparse output backward (tv ≤ 6).
     @inline(__always)
-    private func sparseOutputGroup(_ tv: Int, _ kv: Int, _ ws: PassWorkspace, _ gradDecoderT: UnsafeMutablePointer<Float>,
-                                   _ hiddenGradient: Bool) {
+    private func sparseOutputGroup(_ tv: Int, _ kv: Int, _ ws: PassWorkspace, _ gradDecoderT: UnsafeMutablePointer<Float>) {
         let zero = SIMD8<Float>.zero
         let h = ws.hidden, dh = ws.hiddenGrad, deltaStart = ws.deltaStart, deltaRow = ws.deltaRow
         let stride = ws.laneStride
@@ -151,18 +114,7 @@ extension InstanceState {
             var a3 = tv > 3 ? load8(g, 24) : zero, a4 = tv > 4 ? load8(g, 32) : zero, a5 = tv > 5 ? load8(g, 40) : zero
             let w0 = load8(w, 0), w1 = tv > 1 ? load8(w, 8) : zero, w2 = tv > 2 ? load8(w, 16) : zero
             let w3 = tv > 3 ? load8(w, 24) : zero, w4 = tv > 4 ? load8(w, 32) : zero, w5 = tv > 5 ? load8(w, 40) : zero
-            for e in e0..<e1 where !hiddenGradient {
-                let r = Int(deltaRow[e])
-                let d = SIMD8<Float>(repeating: deltas[r])
-                let hp = h + r * mPad + 8 * kv
-                a0 = a0.addingProduct(d, load8(hp, 0))
-                if tv > 1 { a1 = a1.addingProduct(d, load8(hp, 8)) }
-                if tv > 2 { a2 = a2.addingProduct(d, load8(hp, 16)) }
-                if tv > 3 { a3 = a3.addingProduct(d, load8(hp, 24)) }
-                if tv > 4 { a4 = a4.addingProduct(d, load8(hp, 32)) }
-                if tv > 5 { a5 = a5.addingProduct(d, load8(hp, 40)) }
-            }
-            for e in e0..<e1 where hiddenGradient {
+            for e in e0..<e1 {
                 let r = Int(deltaRow[e])
                 let d = SIMD8<Float>(repeating: deltas[r])
                 let hp = h + r * mPad + 8 * kv, gp = dh + r * mPad + 8 * kv

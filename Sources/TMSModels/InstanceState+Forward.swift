@@ -56,7 +56,7 @@ struct ChunkInputs {
 
 /// Whether any lane is non-zero (−0 counts as zero): one `vptest` (a compare-and-`any` shared with other
 /// uses of the compare can compile to eight lane extracts).
-@inline(__always) func anyNonZero(_ d: SIMD8<Float>) -> Bool {
+@inline(__always) private func anyNonZero(_ d: SIMD8<Float>) -> Bool {
     unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4<UInt64>(repeating: 0x7FFF_FFFF_7FFF_FFFF) != .zero
 }
 

@@ -32,7 +32,6 @@ final class PassWorkspace: @unchecked Sendable {
     private struct GeneralBuffers {
         let storage, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, csrValues: UnsafeMutablePointer<Float>
         let csrRowStart, csrColumns, deltaStart, deltaRow: UnsafeMutablePointer<Int32>
-        let tileFeatures, tileFeatureCount: UnsafeMutablePointer<Int32>
     }
     private var general: GeneralBuffers?
     private let generalCount: Int
@@ -47,10 +46,6 @@ final class PassWorkspace: @unchecked Sendable {
     var csrColumns: UnsafeMutablePointer<Int32> { general!.csrColumns }
     var deltaStart: UnsafeMutablePointer<Int32> { general!.deltaStart }
     var deltaRow: UnsafeMutablePointer<Int32> { general!.deltaRow }
-    /// For each tile of 16 rows t, the features with a non-zero δ in it (`tileFeatures[t · n ..< t · n +
-    /// tileFeatureCount[t]]`, ascending), for `Kernels.projectListed`.
-    var tileFeatures: UnsafeMutablePointer<Int32> { general!.tileFeatures }
-    var tileFeatureCount: UnsafeMutablePointer<Int32> { general!.tileFeatureCount }
 
     /// A workspace for passes over instances shaped like `state`; `training` adds the dense batch buffer and
     /// allocates everything up front.
@@ -87,9 +82,7 @@ final class PassWorkspace: @unchecked Sendable {
                                  deltasT: take(n * L), hiddenGradT: take(m * L), hiddenGrad: take(R * mPad),
                                  csrValues: take(n * R), csrRowStart: rowStart, csrColumns: .allocate(capacity: max(1, n * R)),
                                  deltaStart: .allocate(capacity: n + 1),
-                                 deltaRow: .allocate(capacity: n * R + 8),  // + 8: compaction stores 8 rows at a time
-                                 tileFeatures: .allocate(capacity: max(1, n * (R / 16))),
-                                 tileFeatureCount: .allocate(capacity: max(1, R / 16)))
+                                 deltaRow: .allocate(capacity: n * R + 8))  // + 8: compaction stores 8 rows at a time
     }
 
     deinit {
@@ -98,7 +91,6 @@ final class PassWorkspace: @unchecked Sendable {
             general.storage.deallocate()
             general.csrRowStart.deallocate(); general.csrColumns.deallocate()
             general.deltaStart.deallocate(); general.deltaRow.deallocate()
-            general.tileFeatures.deallocate(); general.tileFeatureCount.deallocate()
         }
     }
 }
