@@ -72,6 +72,7 @@ extension Kernels {
                                bias: UnsafePointer<Float>?,
                                output out: UnsafeMutablePointer<Float>, outputStride os: Int) {
         precondition(R % 16 == 0, "rows must be a multiple of 16")
+        let sixWide = projectSixWideOutputs(A)
         var c0 = 0
         repeat {
             let depth = min(projectDepthBlock, C - c0)
@@ -80,6 +81,7 @@ extension Kernels {
             var r = 0
             while r < R {
                 var a = 0
+                while a < sixWide { projectTile6(a, r, depth, wb, ws, xb, xs, bias, first, out, os); a += 6 }
                 while a + 4 <= A { projectTile(4, a, r, depth, wb, ws, xb, xs, bias, first, out, os); a += 4 }
                 switch A - a {
                 case 3: projectTile(3, a, r, depth, wb, ws, xb, xs, bias, first, out, os)
@@ -95,6 +97,55 @@ extension Kernels {
 
     /// Depth block of `project`.
     static let projectDepthBlock = 128
+
+    /// How many of `A` outputs `project` takes in 6-wide tiles: a multiple of 6 within the first A − A % 4
+    /// outputs that leaves a multiple of 4 of them, so every output that a 4-wide tile summed before still
+    /// gets a single chain in depth order (bit-identical) and the narrow 1- and 2-wide tiles (two chains,
+    /// even and odd depths) keep the same outputs (docs/performance.md#dense-path-and-thread-scaling).
+    static func projectSixWideOutputs(_ A: Int) -> Int {
+        let wide = A - A % 4
+        var six = wide / 6 * 6
+        if (wide - six) % 4 != 0 { six -= 6 }
+        return max(0, six)
+    }
+
+    /// A tile of 6 outputs × 16 rows of `project` over one depth block: 12 accumulators (the 4-wide tile's 8
+    /// keep only 8 FMAs in flight, one per chain, the bare minimum for two FMA pipes of latency 4), each
+    /// weight broadcast once per 2 loads of x. Each output's sum is the same single chain in depth order as
+    /// in `projectTile`, so results are bit-identical to it.
+    @inline(__always)
+    static func projectTile6(_ a: Int, _ r: Int, _ C: Int,
+                             _ w: UnsafePointer<Float>, _ ws: Int, _ x: UnsafePointer<Float>, _ xs: Int,
+                             _ bias: UnsafePointer<Float>?, _ first: Bool, _ out: UnsafeMutablePointer<Float>, _ os: Int) {
+        let zero = SIMD8<Float>.zero
+        var p00 = zero, p01 = zero, p10 = zero, p11 = zero, p20 = zero, p21 = zero
+        var p30 = zero, p31 = zero, p40 = zero, p41 = zero, p50 = zero, p51 = zero
+        let o = out + a * os + r
+        if !first {
+            p00 = load8(o, 0); p01 = load8(o, 8); p10 = load8(o, os); p11 = load8(o, os + 8)
+            p20 = load8(o, 2 * os); p21 = load8(o, 2 * os + 8); p30 = load8(o, 3 * os); p31 = load8(o, 3 * os + 8)
+            p40 = load8(o, 4 * os); p41 = load8(o, 4 * os + 8); p50 = load8(o, 5 * os); p51 = load8(o, 5 * os + 8)
+        } else if let bias {
+            p00 = SIMD8(repeating: bias[a]); p01 = p00; p10 = SIMD8(repeating: bias[a + 1]); p11 = p10
+            p20 = SIMD8(repeating: bias[a + 2]); p21 = p20; p30 = SIMD8(repeating: bias[a + 3]); p31 = p30
+            p40 = SIMD8(repeating: bias[a + 4]); p41 = p40; p50 = SIMD8(repeating: bias[a + 5]); p51 = p50
+        }
+        var wp = w + a
+        var xp = x + r
+        for _ in 0..<C {
+            let x0 = load8(xp, 0), x1 = load8(xp, 8)
+            let s0 = SIMD8<Float>(repeating: wp[0]); p00 = p00.addingProduct(s0, x0); p01 = p01.addingProduct(s0, x1)
+            let s1 = SIMD8<Float>(repeating: wp[1]); p10 = p10.addingProduct(s1, x0); p11 = p11.addingProduct(s1, x1)
+            let s2 = SIMD8<Float>(repeating: wp[2]); p20 = p20.addingProduct(s2, x0); p21 = p21.addingProduct(s2, x1)
+            let s3 = SIMD8<Float>(repeating: wp[3]); p30 = p30.addingProduct(s3, x0); p31 = p31.addingProduct(s3, x1)
+            let s4 = SIMD8<Float>(repeating: wp[4]); p40 = p40.addingProduct(s4, x0); p41 = p41.addingProduct(s4, x1)
+            let s5 = SIMD8<Float>(repeating: wp[5]); p50 = p50.addingProduct(s5, x0); p51 = p51.addingProduct(s5, x1)
+            wp += ws; xp += xs
+        }
+        store8(p00, o, 0); store8(p01, o, 8); store8(p10, o, os); store8(p11, o, os + 8)
+        store8(p20, o, 2 * os); store8(p21, o, 2 * os + 8); store8(p30, o, 3 * os); store8(p31, o, 3 * os + 8)
+        store8(p40, o, 4 * os); store8(p41, o, 4 * os + 8); store8(p50, o, 5 * os); store8(p51, o, 5 * os + 8)
+    }
 
     /// One tile of `project`: `ta` (1, 2 or 4) outputs × 16 rows over one depth block. One function of ~60
     /// lines on purpose: the accumulators of every tile width must stay in registers across the depth loop.

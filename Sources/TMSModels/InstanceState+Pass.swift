@@ -62,6 +62,58 @@ extension InstanceState {
         return total / Double(B * n)
     }
 
+    /// Whether the trainer draws this instance's training batches chunk by chunk into the worker's
+    /// `chunkBatch`, each right before its pass (`passDrawingChunks`): lane-drawn batches of models that take
+    /// the general kernels. A whole 400-feature batch (1.6 MB) does not fit a 1 MB L2, so drawing it first
+    /// sent every chunk's x through L3 (docs/performance.md#dense-path-and-thread-scaling).
+    var drawsTrainingChunks: Bool { plan.drawing == .lanes && plan.denseTrainingBatches && !plan.fusedKernel }
+
+    /// Draws the next training batch from `dataStream` and passes it with gradients, chunk by chunk: each
+    /// chunk's rows are lane-drawn into `workspace.chunkBatch` [n][laneStride] right before the chunk is
+    /// passed. The same values (`FeatureSampler.drawDense` draws groups of 8 rows in row order) and the same
+    /// arithmetic as `sampleTrainingBatch` followed by `pass(computeGradients: true)`, so bit-identical to
+    /// it. Requires `drawsTrainingChunks` and a training workspace. Returns the mean loss.
+    func passDrawingChunks(workspace ws: PassWorkspace) -> Double {
+        let B = trainingBatchSize, x = ws.chunkBatch!, L = ws.laneStride
+        gradientBlock.update(repeating: 0, count: gradientCount)
+        var lanes = LaneRandomStream(seededBy: &dataStream)
+        var total = 0.0
+        var deltas = 0
+        for c in 0..<chunkCount(batchSize: B) {
+            let span = ChunkSpan(chunk: c, chunkRows: chunkRows, batchSize: B, featureCount: n)
+            drawChunk(span, into: x, stride: L, lanes: &lanes)
+            let inputs = ChunkInputs(dense: UnsafePointer(x), denseStride: L, csr: nil, scattered: false,
+                                     targets: UnsafePointer(x), targetStride: L)
+            total += generalChunk(span, inputs, outputGradients: .automatic, gradientBlock: ws.gradients, workspace: ws)
+            deltas += lastDeltaCount
+            Kernels.add(gradientCount, ws.gradients, into: gradientBlock)
+        }
+        recordOutputGradientDensity(deltas, batchSize: B)
+        return total / Double(B * n)
+    }
+
+    /// Lane-draws the rows of `span` (groups of 8 rows, continuing `lanes`) into x [n][stride], rows from
+    /// 0; rows past the batch, up to the padded chunk rows, are zero.
+    private func drawChunk(_ span: ChunkSpan, into x: UnsafeMutablePointer<Float>, stride: Int,
+                           lanes: inout LaneRandomStream) {
+        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let groups = (span.rows + 7) / 8
+        // A local copy: read through `self`, the drawing took 1.9× the instructions of
+        // `FeatureSampler.drawDense` (callgrind; the class property may alias the stores to x).
+        let sampler = self.sampler
+        for g in 0..<groups {
+            let left = span.rows - 8 * g
+            let valid = lane .< SIMD8<Int32>(repeating: Int32(left))
+            sampler.drawGroup(&lanes) { i, v, _ in
+                let value = left >= 8 ? v : SIMD8<Float>.zero.replacing(with: v, where: valid)
+                Kernels.store8(value, x + i * stride, 8 * g)
+            }
+        }
+        if 8 * groups < span.R {
+            for i in 0..<n { (x + i * stride + 8 * groups).update(repeating: 0, count: span.R - 8 * groups) }
+        }
+    }
+
     /// For a batch split across workers: chunk `c` of the current batch into chunk gradient block `c`.
     /// Every chunk, then `finishSplitPass`, gives bit for bit what `pass(computeGradients: true)` gives.
     func passChunkOfSplitBatch(_ c: Int, workspace: PassWorkspace) {
@@ -148,9 +200,15 @@ extension InstanceState {
                               gradientBlock grads: UnsafeMutablePointer<Float>?, workspace ws: PassWorkspace,
                               csr batchCSR: CSRView?) -> Double {
         ws.prepareGeneralBuffers()
-        grads?.update(repeating: 0, count: gradientCount)
         let inputs = scatterInputs(span, dense: inputsDense, workspace: ws, csr: batchCSR)
         defer { clearScatteredInputs(inputs, span, workspace: ws) }
+        return generalChunk(span, inputs, outputGradients: outputGradients, gradientBlock: grads, workspace: ws)
+    }
+
+    /// `generalChunk` on inputs already in place.
+    private func generalChunk(_ span: ChunkSpan, _ inputs: ChunkInputs, outputGradients: PathChoice,
+                              gradientBlock grads: UnsafeMutablePointer<Float>?, workspace ws: PassWorkspace) -> Double {
+        grads?.update(repeating: 0, count: gradientCount)
         var rowMajorHidden = encode(inputs, span, workspace: ws)
         decode(span, workspace: ws)
         // The non-zero δ are listed while sweeping when the sparse output path is expected (the previous

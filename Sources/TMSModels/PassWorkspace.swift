@@ -16,8 +16,12 @@ final class PassWorkspace: @unchecked Sendable {
     let inputsT: UnsafeMutablePointer<Float>
     /// One chunk's gradient block.
     let gradients: UnsafeMutablePointer<Float>
-    /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely).
+    /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely and
+    /// are not drawn chunk by chunk).
     let batch: UnsafeMutablePointer<Float>?
+    /// One chunk of a lane-drawn batch [n][laneStride], for the instances a training worker steps when they
+    /// are drawn chunk by chunk (`InstanceState.drawsTrainingChunks`).
+    let chunkBatch: UnsafeMutablePointer<Float>?
     /// Scratch of the fused small-model kernel (`WorkspaceScratch`: h [m], δ [n], ∂W [m][n], ∂W₂ [n][m],
     /// ∂b [n], SIMD8 each; one vector for models above `InstanceState.fusedModelLimit`).
     let fused: UnsafeMutablePointer<SIMD8<Float>>
@@ -56,7 +60,10 @@ final class PassWorkspace: @unchecked Sendable {
         let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 2 * state.n + state.m + 2 * state.n * state.m : 1
         fused = .allocate(capacity: fusedCount)
         fused.initialize(repeating: .zero, count: fusedCount)
-        batch = training && state.samplesTrainingBatchesDensely ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
+        batch = training && state.samplesTrainingBatchesDensely && !state.drawsTrainingChunks
+            ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
+        // For any model on the general kernels: the instances one worker steps may differ in how they draw.
+        chunkBatch = training && !state.plan.fusedKernel ? .allocate(capacity: max(1, state.n * L)) : nil
         generalCount = 2 * state.m * L + 2 * R * state.mPad + 2 * state.n * L + state.m * L + state.n * R
         if training { prepareGeneralBuffers() }
     }
@@ -79,7 +86,7 @@ final class PassWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate()
+        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate(); chunkBatch?.deallocate()
         if let general {
             general.storage.deallocate()
             general.csrRowStart.deallocate(); general.csrColumns.deallocate()

@@ -229,7 +229,9 @@ private struct StepRecords {
 }
 
 /// The stepping loop: sample, fused pass, Adam, record; with per-worker scratch allocated once, before
-/// training.
+/// training. Lane-drawn batches of models on the general kernels are drawn chunk by chunk, each chunk right
+/// before its pass, so a chunk's x is still in L2 when the products read it
+/// (`InstanceState.passDrawingChunks`, docs/performance.md#dense-path-and-thread-scaling).
 ///
 /// Workers take every `workers`-th slot (instance × seed) and run several steps per dispatch (a dispatch
 /// costs ~10–25 µs, more than a step of a small model). When slots are fewer than threads and a batch has
@@ -268,7 +270,12 @@ private struct Stepper {
                 // neighbours cost alike and contiguous ranges left one worker idle (the 2→1 phase grid).
                 for s in stride(from: w, to: slots, by: workers) {
                     let state = states[s]
+                    let byChunk = state.drawsTrainingChunks
                     for t in step..<end where records.failedStep[s] == nil {
+                        if byChunk {
+                            finish(slot: s, step: t, loss: state.passDrawingChunks(workspace: workspaces[w]), records)
+                            continue
+                        }
                         state.sampleTrainingBatch(workspace: workspaces[w])
                         finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), records)
                     }
