@@ -54,10 +54,14 @@ struct ChunkInputs {
     unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
 }
 
-/// Whether any lane is non-zero (−0 counts as zero): one `vptest` (a compare-and-`any` shared with other
-/// uses of the compare can compile to eight lane extracts).
-@inline(__always) private func anyNonZero(_ d: SIMD8<Float>) -> Bool {
-    unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4<UInt64>(repeating: 0x7FFF_FFFF_7FFF_FFFF) != .zero
+/// The 8-bit mask of the lanes of `lanes` (each −1 or 0) that are −1, lane k giving bit k: an `and` with the
+/// lane bits and an `or` tree, 8 vector instructions. (The same bits from a select of the lane bits, as
+/// the sweep first computed them, compiled to eight lane extracts and scalar `and`s and `or`s, ~25
+/// instructions per vector and ~40 % of the sweep's time in bench D; docs/performance.md#profile-of-the-abs-model-bench-d.)
+@inline(__always) private func laneBitMask(_ lanes: SIMD8<Int32>) -> Int {
+    let bits = unsafeBitCast(lanes, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+    let half = bits.lowHalf | bits.highHalf, quarter = half.lowHalf | half.highHalf
+    return Int(quarter[0] | quarter[1])
 }
 
 /// For each 8-bit mask, the positions of its set bits in increasing order, one per byte (for compacting
@@ -119,7 +123,8 @@ extension InstanceState {
     }
 
     /// Encode: h = act(E x), x [n][R] → `hiddenT` [m][L]; from CSR inputs also row-major `hidden`
-    /// [R][mPad] (built first, one mPad-wide axpy per non-zero). Returns whether `hidden` was written.
+    /// [R][mPad] (built first, each row in registers from its non-zeros: `Kernels.sparseRowProduct`).
+    /// Returns whether `hidden` was written.
     func encode(_ inputs: ChunkInputs, _ span: ChunkSpan, workspace ws: PassWorkspace) -> Bool {
         let R = span.R, L = ws.laneStride, hT = ws.hiddenT, h = ws.hidden
         if let xT = inputs.dense {
@@ -128,9 +133,11 @@ extension InstanceState {
             if model.hasHiddenReLU { Kernels.relu(hT, count: m * L) }
             return false
         }
-        h.update(repeating: 0, count: R * mPad)
-        inputs.csr!.forEach(rows: span.rows) { r, i, v in Kernels.axpy(mPad, v, encoder + i * mPad, h + r * mPad) }
-        if model.hasHiddenReLU { Kernels.relu(h, count: R * mPad) }
+        let csr = inputs.csr!
+        Kernels.sparseRowProduct(rows: span.rows, rowStart: csr.rowStart, columns: csr.columns, values: csr.values,
+                                 weights: encoder, weightStride: mPad, vectors: mPad / 8, relu: model.hasHiddenReLU,
+                                 output: h, outputStride: mPad)
+        (h + span.rows * mPad).update(repeating: 0, count: (R - span.rows) * mPad)
         Kernels.transpose(rows: R, columns: m, h, sourceStride: mPad, into: hT, destinationStride: L)
         return true
     }
@@ -203,17 +210,15 @@ extension InstanceState {
             if Kind.reluOut { d = d.replacing(with: 0, where: yv .<= 0) }
             Kernels.store8(d, delta, 8 * v)
             deltaAcc += d
-            nonZero &+= SIMD8<Int32>.zero.replacing(with: 1, where: d .!= 0)
-            guard let list, anyNonZero(d) else { continue }
+            let nonZeroLanes = SIMD8<Int32>.zero.replacing(with: -1, where: d .!= 0)
+            nonZero &-= nonZeroLanes
+            guard let list else { continue }
             // Branchless compaction: the 8-bit mask of non-zero lanes selects, from a table, their positions;
             // all 8 candidate rows are stored at once and the count advances by the number of non-zeros.
             // (Swift has no movemask: `any` on a SIMDMask and loops over its lanes compiled to per-lane
             // extracts and branches, 3–4× the cost of the whole sweep; compacting every vector without the
             // test measured slower still.)
-            let laneBits = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
-            let m = SIMD8<UInt32>.zero.replacing(with: laneBits, where: d .!= 0)
-            let half = m.lowHalf | m.highHalf, quarter = half.lowHalf | half.highHalf
-            let mask = Int(quarter[0] | quarter[1])
+            let mask = laneBitMask(nonZeroLanes)
             let positions = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(compaction[mask], to: SIMD8<UInt8>.self))
             UnsafeMutableRawPointer(list + count).storeBytes(of: positions &+ Int32(truncatingIfNeeded: 8 * v),
                                                              as: SIMD8<Int32>.self)

@@ -154,3 +154,45 @@ func accumulateOuterProductsMatchesPlainLoops(outputs A: Int, vectors V: Int) {
     #expect(LaneRandomStream.threshold(probability: 1) == 1 << 24)
     #expect(LaneRandomStream.threshold(probability: 0.5) == 1 << 23)
 }
+
+@Test(arguments: [1, 5, 8, 9, 17])
+func sparseRowProductEqualsZeroedRowsWithAxpysAndReluBitForBit(vectors V: Int) {
+    // The training pass's CSR encode: rows with 0, 1, 3 and 7 entries (repeated columns included), with and
+    // without the ReLU, against zeroing each row, one `axpy` per entry and `relu`, compared bit for bit.
+    var rng = RandomStream(seed: UInt64(V))
+    let columnCount = 11, ws = 8 * V + 8, os = 8 * V + 16
+    let w = randomArray(columnCount * ws, &rng)
+    let counts = [0, 1, 3, 7, 3, 1]
+    var rowStart: [Int32] = [0], columns: [Int32] = [], values: [Float] = []
+    for count in counts {
+        for _ in 0..<count { columns.append(Int32(rng.next() % UInt64(columnCount))); values.append(Float(rng.nextNormal())) }
+        rowStart.append(Int32(columns.count))
+    }
+    columns.append(columns.last ?? 0)  // a repeated column in the last row
+    values.append(-0.5)
+    rowStart[rowStart.count - 1] += 1
+    for relu in [false, true] {
+        var out = [Float](repeating: .nan, count: counts.count * os)
+        var expected = [Float](repeating: .nan, count: counts.count * os)
+        w.withUnsafeBufferPointer { wp in
+            out.withUnsafeMutableBufferPointer { op in
+                Kernels.sparseRowProduct(rows: counts.count, rowStart: rowStart, columns: columns, values: values,
+                                         weights: wp.baseAddress!, weightStride: ws, vectors: V, relu: relu,
+                                         output: op.baseAddress!, outputStride: os)
+            }
+            expected.withUnsafeMutableBufferPointer { ep in
+                for r in 0..<counts.count {
+                    let row = ep.baseAddress! + r * os
+                    row.update(repeating: 0, count: 8 * V)
+                    for e in Int(rowStart[r])..<Int(rowStart[r + 1]) {
+                        Kernels.axpy(8 * V, values[e], wp.baseAddress! + Int(columns[e]) * ws, row)
+                    }
+                    if relu { Kernels.relu(row, count: 8 * V) }
+                }
+            }
+        }
+        #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "V=\(V) relu=\(relu)")
+        // Floats beyond 8·V of each row are not written.
+        #expect((0..<counts.count).allSatisfy { r in out[(r * os + 8 * V)..<((r + 1) * os)].allSatisfy(\.isNaN) })
+    }
+}
