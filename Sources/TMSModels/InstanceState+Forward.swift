@@ -55,9 +55,9 @@ struct ChunkInputs {
 }
 
 /// The 8-bit mask of the lanes of `lanes` (each −1 or 0) that are −1, lane k giving bit k: an `and` with the
-/// lane bits and an `or` tree, 8 vector instructions. (The same bits from a select of the lane bits, as
-/// the sweep first computed them, compiled to eight lane extracts and scalar `and`s and `or`s, ~25
-/// instructions per vector and ~40 % of the sweep's time in bench D; docs/performance.md#profile-of-the-abs-model-bench-d.)
+/// lane bits and an `or` tree, 8 vector instructions. (The same bits from a select of the lane bits
+/// compiled to eight lane extracts and scalar `and`s and `or`s, ~25 instructions per vector;
+/// docs/performance.md#profile-of-the-abs-model-bench-d.)
 @inline(__always) private func laneBitMask(_ lanes: SIMD8<Int32>) -> Int {
     let bits = unsafeBitCast(lanes, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
     let half = bits.lowHalf | bits.highHalf, quarter = half.lowHalf | half.highHalf
@@ -214,10 +214,12 @@ extension InstanceState {
             nonZero &-= nonZeroLanes
             guard let list else { continue }
             // Branchless compaction: the 8-bit mask of non-zero lanes selects, from a table, their positions;
-            // all 8 candidate rows are stored at once and the count advances by the number of non-zeros.
-            // (Swift has no movemask: `any` on a SIMDMask and loops over its lanes compiled to per-lane
-            // extracts and branches, 3–4× the cost of the whole sweep; compacting every vector without the
-            // test measured slower still.)
+            // all 8 candidate rows are stored at once and the count advances by the number of non-zeros
+            // (a vector without any stores rows that the next one overwrites). Every vector is compacted: a
+            // skip of all-zero vectors mispredicted at the δ densities of `abs` (~18 %) and cost more than
+            // the 8-instruction mask (docs/performance.md#profile-of-the-abs-model-bench-d). (Swift has no
+            // movemask: `any` on a SIMDMask and loops over its lanes compiled to per-lane extracts and
+            // branches, 3–4× the cost of the whole sweep.)
             let mask = laneBitMask(nonZeroLanes)
             let positions = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(compaction[mask], to: SIMD8<UInt8>.self))
             UnsafeMutableRawPointer(list + count).storeBytes(of: positions &+ Int32(truncatingIfNeeded: 8 * v),
