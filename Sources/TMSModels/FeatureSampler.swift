@@ -97,7 +97,7 @@ public struct FeatureSampler: Sendable {
         for i in 0..<featureCount {
             let u = lanes.nextTopBits()
             let present = u .< SIMD8<Int32>(repeating: thresholds[i])
-            var v = SIMD8<Float>(u) * inverseThresholds[i]
+            var v = LaneRandomStream.float(u) * inverseThresholds[i]
             if signed { v = v * 2 - 1 }
             body(i, SIMD8<Float>.zero.replacing(with: v, where: present), present)
         }

@@ -174,6 +174,14 @@ final class InstanceState: @unchecked Sendable {
         }
     }
 
+    /// Makes `buffer` [n][denseStride], filled by `sampler.sampleDense` with `trainingBatchSize` rows, the
+    /// current batch; the caller keeps it alive and unchanged while it is.
+    func useDenseBatch(_ buffer: UnsafeMutablePointer<Float>) {
+        denseInputs = buffer
+        denseInputsOwner = nil
+        denseBatchIsCurrent = true
+    }
+
     /// The workspace used when a pass is given none (tests, evaluation), created on first use.
     var defaultWorkspace: PassWorkspace {
         if let ownWorkspace { return ownWorkspace }

@@ -233,11 +233,23 @@ private struct StepRecords {
 /// before its pass, so a chunk's x is still in L2 when the products read it
 /// (`InstanceState.passDrawingChunks`, docs/performance.md#dense-path-and-thread-scaling).
 ///
-/// Workers take every `workers`-th slot (instance × seed) and run several steps per dispatch (a dispatch
-/// costs ~10–25 µs, more than a step of a small model). When slots are fewer than threads and a batch has
+/// Workers claim slots (instance × seed) one at a time and run several steps of each per claim (a dispatch
+/// costs ~10–25 µs, more than a step of a small model), the slots that took longest in the previous chunk
+/// of steps first (`parallelForClaiming`): slots differ in cost (density, size), and a fixed split left one
+/// worker idle for the difference at the end of every chunk. When slots are fewer than threads and a batch has
 /// several chunks, each step is split instead: every slot samples its batch, workers share the (slot,
 /// chunk) pairs, and each slot sums its chunk gradients in chunk order and updates. Both ways do the same
 /// arithmetic (see `InstanceState`), so the weights never depend on the thread count.
+/// Per-slot timings of the last chunk of steps, written by the worker that ran the slot.
+private final class SlotTimes: @unchecked Sendable {
+    let seconds: UnsafeMutableBufferPointer<Double>
+    init(count: Int) {
+        seconds = .allocate(capacity: count)
+        seconds.initialize(repeating: 0)
+    }
+    deinit { seconds.deallocate() }
+}
+
 private struct Stepper {
     let states: [InstanceState]
     let config: TrainingConfig
@@ -246,6 +258,8 @@ private struct Stepper {
     let splitsBatches: Bool
     let chunks: Int
     let workspaces: [PassWorkspace]
+    /// Seconds each slot took in the last chunk of steps (only the claiming order depends on it).
+    let times: SlotTimes
 
     init(states: [InstanceState], config: TrainingConfig, threads: Int, logSteps: [Int]) {
         self.states = states; self.config = config; self.logSteps = logSteps
@@ -254,6 +268,7 @@ private struct Stepper {
         splitsBatches = slots < threads && chunks > 1
         workers = splitsBatches ? threads : max(1, min(threads, slots))
         workspaces = (0..<workers).map { _ in PassWorkspace(for: states[0], training: true) }
+        times = SlotTimes(count: slots)
         if splitsBatches {
             for state in states { state.prepareForTraining(); state.prepareSplitBatch() }
         }
@@ -264,22 +279,23 @@ private struct Stepper {
         let shared = UncheckedSendableBox(records)
         let slots = states.count
         if !splitsBatches {
-            parallelFor(workers, threads: workers) { w in
+            // Costliest first; equal costs (the first chunk) in slot order.
+            let seconds = times.seconds
+            let order = (0..<slots).sorted { seconds[$0] > seconds[$1] || (seconds[$0] == seconds[$1] && $0 < $1) }
+            parallelForClaiming(order, threads: workers) { w, s in
                 let records = shared.value
-                // Round-robin, not contiguous ranges: sweeps order instances by density or size, so
-                // neighbours cost alike and contiguous ranges left one worker idle (the 2→1 phase grid).
-                for s in stride(from: w, to: slots, by: workers) {
-                    let state = states[s]
-                    let byChunk = state.drawsTrainingChunks
-                    for t in step..<end where records.failedStep[s] == nil {
-                        if byChunk {
-                            finish(slot: s, step: t, loss: state.passDrawingChunks(workspace: workspaces[w]), records)
-                            continue
-                        }
-                        state.sampleTrainingBatch(workspace: workspaces[w])
-                        finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), records)
+                let state = states[s]
+                let byChunk = state.drawsTrainingChunks
+                let start = monotonicSeconds()
+                for t in step..<end where records.failedStep[s] == nil {
+                    if byChunk {
+                        finish(slot: s, step: t, loss: state.passDrawingChunks(workspace: workspaces[w]), records)
+                        continue
                     }
+                    state.sampleTrainingBatch(workspace: workspaces[w])
+                    finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), records)
                 }
+                seconds[s] = monotonicSeconds() - start
             }
             return
         }
@@ -387,6 +403,30 @@ extension TrainingConfig {
         return pow(1 - Double(p), Double(featureCount)) >= 0.5
     }
 
+    /// `evaluationLosses` for lane-drawn batches of models on the fused small-model kernel: each batch is
+    /// lane-drawn straight into a dense buffer, as in training, instead of as CSR that the kernel then
+    /// scatters back into a dense chunk. Same values, same kernel, same sums: bit-identical losses, at a
+    /// fraction of the drawing cost (CSR drawing was most of the evaluation of the default 5→2 run).
+    private func denseEvaluationLosses(of states: [InstanceState], batches: Int, stream: RandomStream) -> [Double] {
+        let first = states[0]
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: featureCount * first.denseStride)
+        defer {
+            // No state may keep pointing into the buffer.
+            for state in states { state.batch = SparseBatch(batchSize: 1, featureCount: featureCount) }
+            buffer.deallocate()
+        }
+        var stream = stream
+        var totals = [Double](repeating: 0, count: states.count)
+        for _ in 0..<batches {
+            first.sampler.sampleDense(batchSize: batchSize, into: buffer, stride: first.denseStride, rng: &stream)
+            for (i, state) in states.enumerated() {
+                state.useDenseBatch(buffer)
+                totals[i] += state.pass(computeGradients: false)
+            }
+        }
+        return totals.map { $0 / Double(batches) }
+    }
+
     /// The mean loss of each of `states`' current parameters (runs of one instance: same importance and
     /// sampler) over the same `batches` fresh batches of `batchSize` rows drawn from `stream`.
     ///
@@ -400,6 +440,9 @@ extension TrainingConfig {
         guard let first = states.first else { return [] }
         let B = batchSize, n = featureCount
         guard evaluatesOnNonEmptyRows(first.sampler) else {
+            if first.plan.fusedKernel && first.sampler.drawsLanes && B == first.trainingBatchSize {
+                return denseEvaluationLosses(of: states, batches: batches, stream: stream)
+            }
             if states.count == 1 {
                 var s = stream
                 return [evaluationLoss(of: first, batches: batches, stream: &s)]
