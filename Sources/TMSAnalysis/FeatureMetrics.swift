@@ -8,12 +8,21 @@ import TMSCore
 /// The n×n Gram matrix WᵀW: entry (i, j) is W_i·W_j.
 public func gramMatrix(of W: Matrix) -> [[Double]] {
     let n = W.columnCount, m = W.rowCount
+    // Columns as contiguous Double vectors (W is row-major, so a column is strided); each entry is still the
+    // same sum in k order.
+    var columns = [Double](repeating: 0, count: n * m)
+    for k in 0..<m { for i in 0..<n { columns[i * m + k] = Double(W.values[k * n + i]) } }
     var g = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-    for i in 0..<n {
-        for j in i..<n {
-            var s = 0.0
-            for k in 0..<m { s += Double(W[k, i]) * Double(W[k, j]) }
-            g[i][j] = s; g[j][i] = s
+    guard m > 0 else { return g }
+    columns.withUnsafeBufferPointer { c in
+        for i in 0..<n {
+            let a = c.baseAddress! + i * m
+            for j in i..<n {
+                let b = c.baseAddress! + j * m
+                var s = 0.0
+                for k in 0..<m { s += a[k] * b[k] }
+                g[i][j] = s; g[j][i] = s
+            }
         }
     }
     return g

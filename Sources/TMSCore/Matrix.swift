@@ -29,6 +29,8 @@ public struct Matrix: Sendable, Equatable, Codable {
         self.init(rowCount: rows.count, columnCount: columns, values: rows.flatMap { $0 })
     }
 
+    /// Inlinable: analysis loops read single entries, and a cross-module call per entry was most of their cost.
+    @inlinable
     public subscript(row: Int, column: Int) -> Float {
         get { values[row * columnCount + column] }
         set { values[row * columnCount + column] = newValue }

@@ -11,6 +11,7 @@ extension RunFolder {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
         let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        guard text.utf8.firstRange(of: nonFinite.utf8) != nil else { return Foundation.Data(text.utf8) }
         return Foundation.Data(text.replacingOccurrences(of: "\"\(nonFinite)\"", with: "null").utf8)
     }
 

@@ -76,47 +76,54 @@ public enum PNG {
         var bits = BitWriter()
         bits.write(1, count: 1)  // BFINAL
         bits.write(1, count: 2)  // BTYPE = 01, fixed Huffman
-        let window = 32768, hashSize = 1 << 15
-        var head = [Int](repeating: -1, count: hashSize)
-        var previous = [Int](repeating: -1, count: window)
-        func hash(_ i: Int) -> Int {
-            (Int(data[i]) << 10 ^ Int(data[i + 1]) << 5 ^ Int(data[i + 2])) & (hashSize - 1)
-        }
-        func insert(_ i: Int) {
-            guard i + 2 < data.count else { return }
-            let h = hash(i)
-            previous[i & (window - 1)] = head[h]
-            head[h] = i
-        }
-        var i = 0
-        while i < data.count {
-            var (bestLength, bestDistance) = (0, 0)
-            if i + 2 < data.count {
-                var candidate = head[hash(i)]
-                var tries = 32
-                let limit = min(258, data.count - i)
-                while candidate >= 0 && i - candidate <= window - 1 && tries > 0 {
-                    var length = 0
-                    while length < limit && data[candidate + length] == data[i + length] { length += 1 }
-                    if length > bestLength {
-                        (bestLength, bestDistance) = (length, i - candidate)
-                        if length == limit { break }
-                    }
-                    let next = previous[candidate & (window - 1)]
-                    guard next < candidate else { break }
-                    candidate = next
-                    tries -= 1
-                }
+        let window = 32768, hashSize = 1 << 15, count = data.count
+        // Raw pointers: a report's heatmaps are MBs of pixels, and the bounds checks were a third of the time.
+        let head = UnsafeMutablePointer<Int>.allocate(capacity: hashSize)
+        let previous = UnsafeMutablePointer<Int>.allocate(capacity: window)
+        head.initialize(repeating: -1, count: hashSize)
+        previous.initialize(repeating: -1, count: window)
+        defer { head.deallocate(); previous.deallocate() }
+        data.withUnsafeBufferPointer { buffer in
+            guard let d = buffer.baseAddress else { return }
+            func hash(_ i: Int) -> Int {
+                (Int(d[i]) << 10 ^ Int(d[i + 1]) << 5 ^ Int(d[i + 2])) & (hashSize - 1)
             }
-            if bestLength >= 3 {
-                bits.writeLength(bestLength)
-                bits.writeDistance(bestDistance)
-                for k in i..<(i + bestLength) { insert(k) }
-                i += bestLength
-            } else {
-                bits.writeSymbol(Int(data[i]))
-                insert(i)
-                i += 1
+            func insert(_ i: Int) {
+                guard i + 2 < count else { return }
+                let h = hash(i)
+                previous[i & (window - 1)] = head[h]
+                head[h] = i
+            }
+            var i = 0
+            while i < count {
+                var (bestLength, bestDistance) = (0, 0)
+                if i + 2 < count {
+                    var candidate = head[hash(i)]
+                    var tries = 32
+                    let limit = min(258, count - i)
+                    while candidate >= 0 && i - candidate <= window - 1 && tries > 0 {
+                        var length = 0
+                        while length < limit && d[candidate + length] == d[i + length] { length += 1 }
+                        if length > bestLength {
+                            (bestLength, bestDistance) = (length, i - candidate)
+                            if length == limit { break }
+                        }
+                        let next = previous[candidate & (window - 1)]
+                        guard next < candidate else { break }
+                        candidate = next
+                        tries -= 1
+                    }
+                }
+                if bestLength >= 3 {
+                    bits.writeLength(bestLength)
+                    bits.writeDistance(bestDistance)
+                    for k in i..<(i + bestLength) { insert(k) }
+                    i += bestLength
+                } else {
+                    bits.writeSymbol(Int(d[i]))
+                    insert(i)
+                    i += 1
+                }
             }
         }
         bits.writeSymbol(256)
