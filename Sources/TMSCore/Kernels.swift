@@ -221,8 +221,7 @@ extension Kernels {
     /// - `u`: [outputs][uStride], `u2`: [outputs][u2Stride]; `v`: [columns][vStride], `v2`: [columns][v2Stride];
     ///   `g`: [outputs][gradStride]; `length` a multiple of 8.
     /// Tiles of 3 × 4 dot products (12 accumulators; 2 × 4 and narrower at the edges), each reduced across
-    /// lanes once at the end, so use it
-    /// when `length` is long (≥ ~512) or `columns` is small.
+    /// lanes once at the end, so use it when `length` is long (≥ ~512) or `columns` is small.
     public static func accumulateDots(outputs A: Int, columns Cn: Int, length R: Int,
                                       u: UnsafePointer<Float>, uStride us: Int,
                                       v: UnsafePointer<Float>, vStride vs: Int,

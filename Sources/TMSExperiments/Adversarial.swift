@@ -17,7 +17,7 @@ public struct AdversarialExperiment: Experiment {
     public init() {}
     public let name = "adversarial"
     public let reproduces = "§\"Superposition and Adversarial Examples\": vulnerability to an analytic L2 attack vs sparsity and 1/D*"
-    public let measuredRuntime = "5 s"
+    public let measuredRuntime = "6 s"
     public let mainFigure: String? = "vulnerability-vs-dstar.svg"
     public let outputs = "vulnerability vs 1 − S and vs 1/D* (analytic and gradient attacks), WᵀW per sparsity, loss curves"
 

@@ -18,7 +18,7 @@ public struct ComputationExperiment: Experiment {
     public init() {}
     public let name = "computation"
     public let reproduces = "§\"Computation in Superposition\": the abs model; ReLU(x)/ReLU(−x) pairs, polysemanticity growing with sparsity, the asymmetric motif (init: reference)"
-    public let measuredRuntime = "49 s"
+    public let measuredRuntime = "33 s"
     public let mainFigure: String? = "n100-m40-neurons.svg"
     public let outputs = "W₁/W₂ neuron bars per part and sparsity, polysemantic-neuron table, motifs found, loss curves"
 

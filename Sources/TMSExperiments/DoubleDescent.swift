@@ -19,7 +19,7 @@ public struct DoubleDescentExperiment: Experiment {
     public init() {}
     public let name = "double-descent"
     public let reproduces = "Henighan et al. 2023 (after Elhage et al. 2022 §\"Superposition and Memorization\"): test loss, weight norm and data vs feature geometry across training-set size T"
-    public let measuredRuntime = "83 s"
+    public let measuredRuntime = "92 s"
     public let mainFigure: String? = "loss-vs-T.svg"
     public let outputs = "test/train loss and ‖W‖_F against T, data-point and feature diagrams per T; double-descent.safetensors"
 

@@ -13,7 +13,7 @@ public struct FeaturesAcrossSparsityExperiment: Experiment {
     public let name = "features-across-sparsity"
     public let mainFigure: String? = "gram.svg"
     public let reproduces = "§3: 100 features in 20 dimensions, 20 sparsities (WᵀW and norm bars)"
-    public let measuredRuntime = "60 s"
+    public let measuredRuntime = "28 s"
     public let outputs = "WᵀW and norm bars for selected sparsities, represented count and interference against sparsity"
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {

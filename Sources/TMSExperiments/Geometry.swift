@@ -17,7 +17,7 @@ public struct GeometryExperiment: Experiment {
     public let name = "geometry"
     public let mainFigure: String? = "dimensionality.svg"
     public let reproduces = "§7 Figures (D* and feature dimensionality): uniform superposition, 400 → 30 across 20 sparsities (--quick: 200 → 20 across 30)"
-    public let measuredRuntime = "3 min"
+    public let measuredRuntime = "92 s"
     public let outputs = "D* with per-feature dimensionality scatter, geometry graphs of a few instances"
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {

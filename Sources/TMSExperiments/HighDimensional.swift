@@ -18,7 +18,7 @@ public struct HighDimensionalExperiment: Experiment {
     public let name = "high-dimensional"
     public let mainFigure: String? = "cosines.svg"
     public let reproduces = "beyond the paper (§\"Superposition in High Dimensions\" discussion): n ≫ m ≫ 1, very sparse; |cos| of learned features vs random unit vectors and √(ln n/m); an L1 penalty's preferred basis"
-    public let measuredRuntime = "62 s"
+    public let measuredRuntime = "71 s"
     public let outputs = "|Ŵ_i·Ŵ_j| histograms (sampled pairs) of the trained models and of random unit vectors, a quantile table against √(ln n/m), sorted feature norms, participation ratios, loss curves"
 
     /// The two parts: the same model without and with the L1 penalty.

@@ -21,7 +21,7 @@ public struct InterferenceToleranceExperiment: Experiment {
     public init() {}
     public let name = "interference-tolerance"
     public let reproduces = "beyond Elhage et al. 2022 §\"Superposition as a Phase Change\": features per dimension of models that ignore interference below t (JumpReLU output, masked or straight-through; ε- or interference-insensitive loss), against nearly orthogonal packings"
-    public let measuredRuntime = "34 s"
+    public let measuredRuntime = "35 s"
     public let mainFigure: String? = "represented-vs-theta.svg"
     public let outputs = "interference-tolerance.safetensors; represented features per dimension and largest cosine against t for every kind, greedy packing counts, a table per kind, t and seed"
 

@@ -15,7 +15,7 @@ public struct IntroExperiment: Experiment {
     public let name = "intro"
     public let mainFigure: String? = "feature-diagrams.svg"
     public let reproduces = "§1 Figure 1 / §2: 5 features in 2 dimensions across sparsity (pentagon when sparse)"
-    public let measuredRuntime = "2 s"
+    public let measuredRuntime = "1 s"
     public let outputs = "feature diagrams per sparsity, training animation, loss curves"
 
     func config(_ options: ExperimentOptions) -> TrainingConfig {

@@ -13,7 +13,7 @@ public struct PhaseDiagramExperiment: Experiment {
     public let name = "phase-diagram"
     public let mainFigure: String? = "phase-n2-m1.svg"
     public let reproduces = "§4 Figure (phase diagrams): n=2, m=1 and n=3, m=2 over relative importance × density, learned vs theory"
-    public let measuredRuntime = "27 s"
+    public let measuredRuntime = "13 s"
     public let outputs = "learned and theoretical phase diagrams for both models, agreement fraction"
 
     struct Grid { let r: [Double]; let p: [Double] }

@@ -18,7 +18,7 @@ public struct PowerLawExperiment: Experiment {
     public let name = "power-law"
     public let mainFigure: String? = "norms-by-rank.svg"
     public let reproduces = "beyond the paper (§7 setting): feature probabilities p_i ∝ i^(−α) at fixed mean p, 400 → 30 across 9 exponents (--quick: 200 → 20 across 5)"
-    public let measuredRuntime = "46 s"
+    public let measuredRuntime = "49 s"
     public let outputs = "‖W_i‖ and D_i against feature rank per α, represented count, D* and polytope census against α, geometry graphs"
 
     /// The mean feature probability p̄, equal at every α.

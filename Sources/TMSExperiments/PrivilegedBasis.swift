@@ -16,7 +16,7 @@ public struct PrivilegedBasisExperiment: Experiment {
     public init() {}
     public let name = "privileged-basis"
     public let reproduces = "§\"Superposition in a Privileged Basis\": relu-hidden 10→5 neurons across sparsity, monosemantic when dense, feature pairs when sparse (init: xavier)"
-    public let measuredRuntime = "8 s"
+    public let measuredRuntime = "9 s"
     public let mainFigure: String? = "neurons.svg"
     public let outputs = "W heatmaps and stacked neuron bars (one colour per feature) per sparsity, monosemantic-neuron counts, loss curves"
 

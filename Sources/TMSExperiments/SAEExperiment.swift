@@ -15,7 +15,7 @@ public struct SAEExperiment: Experiment {
     public let name = "sae"
     public let mainFigure: String? = "decoder-directions-5-2.svg"
     public let reproduces = "§ \"The Strategic Picture of Superposition\": recovering the features of 5→2 and 40→10 toy models with sparse autoencoders, and unfolding"
-    public let measuredRuntime = "50 s"
+    public let measuredRuntime = "54 s"
     public let outputs = "SAE run folders per sweep (sae/*), MMCS vs λ, Pareto plot L0 vs MSE, decoder directions, fraction active, unfolding table"
 
     static let smallLambdas: [Float] = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]

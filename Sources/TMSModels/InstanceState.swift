@@ -182,6 +182,12 @@ final class InstanceState: @unchecked Sendable {
         denseBatchIsCurrent = true
     }
 
+    /// Forgets a batch set by `useDenseBatch` (before its buffer is freed); the next pass needs a new batch.
+    func releaseDenseBatch() {
+        denseInputs = nil
+        denseBatchIsCurrent = false
+    }
+
     /// The workspace used when a pass is given none (tests, evaluation), created on first use.
     var defaultWorkspace: PassWorkspace {
         if let ownWorkspace { return ownWorkspace }

@@ -228,6 +228,16 @@ private struct StepRecords {
     let failedStep: UnsafeMutableBufferPointer<Int?>
 }
 
+/// Per-slot timings of the last chunk of steps, written by the worker that ran the slot.
+private final class SlotTimes: @unchecked Sendable {
+    let seconds: UnsafeMutableBufferPointer<Double>
+    init(count: Int) {
+        seconds = .allocate(capacity: count)
+        seconds.initialize(repeating: 0)
+    }
+    deinit { seconds.deallocate() }
+}
+
 /// The stepping loop: sample, fused pass, Adam, record; with per-worker scratch allocated once, before
 /// training. Lane-drawn batches of models on the general kernels are drawn chunk by chunk, each chunk right
 /// before its pass, so a chunk's x is still in L2 when the products read it
@@ -240,16 +250,6 @@ private struct StepRecords {
 /// several chunks, each step is split instead: every slot samples its batch, workers share the (slot,
 /// chunk) pairs, and each slot sums its chunk gradients in chunk order and updates. Both ways do the same
 /// arithmetic (see `InstanceState`), so the weights never depend on the thread count.
-/// Per-slot timings of the last chunk of steps, written by the worker that ran the slot.
-private final class SlotTimes: @unchecked Sendable {
-    let seconds: UnsafeMutableBufferPointer<Double>
-    init(count: Int) {
-        seconds = .allocate(capacity: count)
-        seconds.initialize(repeating: 0)
-    }
-    deinit { seconds.deallocate() }
-}
-
 private struct Stepper {
     let states: [InstanceState]
     let config: TrainingConfig
@@ -412,7 +412,7 @@ extension TrainingConfig {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: featureCount * first.denseStride)
         defer {
             // No state may keep pointing into the buffer.
-            for state in states { state.batch = SparseBatch(batchSize: 1, featureCount: featureCount) }
+            for state in states { state.releaseDenseBatch() }
             buffer.deallocate()
         }
         var stream = stream
