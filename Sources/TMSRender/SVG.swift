@@ -55,6 +55,8 @@ public enum SVG {
     /// `_x` and `^x` take one letter or digit, and only when no letter or digit follows (so `snake_case`
     /// stays as it is); `_{…}` and `^{…}` take everything up to the closing brace.
     public static func scriptRuns(_ text: String) -> [(text: String, shift: Int)] {
+        // Most text has no marker: one plain run (figures call this for every element's title).
+        guard text.utf8.contains(where: { $0 == 0x5F || $0 == 0x5E }) else { return text.isEmpty ? [] : [(text, 0)] }
         var runs: [(text: String, shift: Int)] = [("", 0)]
         let characters = Array(text)
         var index = 0
@@ -97,24 +99,28 @@ public enum SVG {
     /// characters where every character has one ("W_i" → "Wᵢ", "‖W‖_F^2" → "‖W‖_F²" keeps the F), else stay
     /// as written.
     public static func unicodeScripts(_ text: String) -> String {
-        let subscripts: [Character: Character] = [
-            "0": "₀", "1": "₁", "2": "₂", "3": "₃", "4": "₄", "5": "₅", "6": "₆", "7": "₇", "8": "₈", "9": "₉",
-            "a": "ₐ", "e": "ₑ", "h": "ₕ", "i": "ᵢ", "j": "ⱼ", "k": "ₖ", "l": "ₗ", "m": "ₘ", "n": "ₙ", "o": "ₒ",
-            "p": "ₚ", "r": "ᵣ", "s": "ₛ", "t": "ₜ", "u": "ᵤ", "v": "ᵥ", "x": "ₓ", "+": "₊", "-": "₋", "−": "₋",
-            "=": "₌", "(": "₍", ")": "₎", ",": ",", "≠": "≠",
-        ]
-        let superscripts: [Character: Character] = [
-            "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹",
-            "+": "⁺", "-": "⁻", "−": "⁻", "=": "⁼", "(": "⁽", ")": "⁾", "i": "ⁱ", "n": "ⁿ", "T": "ᵀ",
-        ]
-        return scriptRuns(text).map { run in
+        scriptRuns(text).map { run in
             guard run.shift != 0 else { return run.text }
-            let table = run.shift < 0 ? subscripts : superscripts
+            let table = run.shift < 0 ? subscriptCharacters : superscriptCharacters
             if run.text.allSatisfy({ table[$0] != nil }) { return String(run.text.map { table[$0]! }) }
             let mark = run.shift < 0 ? "_" : "^"
             return run.text.count == 1 ? mark + run.text : mark + "{" + run.text + "}"
         }.joined()
     }
+
+    /// The Unicode subscript of each character that has one.
+    static let subscriptCharacters: [Character: Character] = [
+        "0": "₀", "1": "₁", "2": "₂", "3": "₃", "4": "₄", "5": "₅", "6": "₆", "7": "₇", "8": "₈", "9": "₉",
+        "a": "ₐ", "e": "ₑ", "h": "ₕ", "i": "ᵢ", "j": "ⱼ", "k": "ₖ", "l": "ₗ", "m": "ₘ", "n": "ₙ", "o": "ₒ",
+        "p": "ₚ", "r": "ᵣ", "s": "ₛ", "t": "ₜ", "u": "ᵤ", "v": "ᵥ", "x": "ₓ", "+": "₊", "-": "₋", "−": "₋",
+        "=": "₌", "(": "₍", ")": "₎", ",": ",", "≠": "≠",
+    ]
+
+    /// The Unicode superscript of each character that has one.
+    static let superscriptCharacters: [Character: Character] = [
+        "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹",
+        "+": "⁺", "-": "⁻", "−": "⁻", "=": "⁼", "(": "⁽", ")": "⁾", "i": "ⁱ", "n": "ⁿ", "T": "ᵀ",
+    ]
 
     /// ``scriptRuns(_:)`` as escaped HTML: `<sub>` and `<sup>`.
     public static func richHTML(_ text: String) -> String {
