@@ -130,18 +130,26 @@ public struct FeatureSampler: Sendable {
     func drawDense(batchSize: Int, into inputs: UnsafeMutablePointer<Float>, stride: Int, rng: inout RandomStream) {
         precondition(drawsLanes && stride >= (batchSize + 7) / 8 * 8)
         var lanes = LaneRandomStream(seededBy: &rng)
+        drawRows(batchSize, into: inputs, stride: stride, zeroedUpTo: stride, lanes: &lanes)
+    }
+
+    /// Lane-draws `rows` rows, continuing `lanes` in groups of 8 rows, into x [featureCount][stride] from row
+    /// 0; rows `rows ..< zeroedUpTo` are zero. `drawDense` draws a whole batch this way, the trainer's
+    /// chunk-by-chunk drawing one chunk at a time (`InstanceState.passDrawingChunks`).
+    func drawRows(_ rows: Int, into x: UnsafeMutablePointer<Float>, stride: Int, zeroedUpTo padded: Int,
+                  lanes: inout LaneRandomStream) {
         let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-        let groups = (batchSize + 7) / 8
+        let groups = (rows + 7) / 8
         for g in 0..<groups {
-            let full = 8 * g + 8 <= batchSize
-            let valid = lane .< SIMD8<Int32>(repeating: Int32(batchSize - 8 * g))
+            let full = 8 * g + 8 <= rows
+            let valid = lane .< SIMD8<Int32>(repeating: Int32(rows - 8 * g))
             drawGroup(&lanes) { i, v, _ in
-                let x = full ? v : SIMD8<Float>.zero.replacing(with: v, where: valid)
-                UnsafeMutableRawPointer(inputs + i * stride + 8 * g).storeBytes(of: x, as: SIMD8<Float>.self)
+                let value = full ? v : SIMD8<Float>.zero.replacing(with: v, where: valid)
+                UnsafeMutableRawPointer(x + i * stride + 8 * g).storeBytes(of: value, as: SIMD8<Float>.self)
             }
         }
-        if 8 * groups < stride {
-            for i in 0..<featureCount { (inputs + i * stride + 8 * groups).update(repeating: 0, count: stride - 8 * groups) }
+        if 8 * groups < padded {
+            for i in 0..<featureCount { (x + i * stride + 8 * groups).update(repeating: 0, count: padded - 8 * groups) }
         }
     }
 
