@@ -10,9 +10,25 @@ extension RunFolder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
-        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
-        guard text.utf8.firstRange(of: nonFinite.utf8) != nil else { return Foundation.Data(text.utf8) }
+        let data = try encoder.encode(value)
+        guard contains(data, nonFinite.utf8) else { return data }
+        let text = String(decoding: data, as: UTF8.self)
         return Foundation.Data(text.replacingOccurrences(of: "\"\(nonFinite)\"", with: "null").utf8)
+    }
+
+    /// Whether `data` contains `marker`, by a plain byte scan (`String.utf8.firstRange(of:)`, a generic
+    /// search, was ~5 % of a `tms train --steps 1` profile for a 50 KB metrics.json;
+    /// docs/performance.md#whole-job-third-pass).
+    private static func contains(_ data: Foundation.Data, _ marker: String.UTF8View) -> Bool {
+        let pattern = Array(marker)
+        return data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let first = pattern.first, bytes.count >= pattern.count else { return pattern.isEmpty }
+            for start in 0...(bytes.count - pattern.count) where bytes[start] == first {
+                if pattern.indices.allSatisfy({ bytes[start + $0] == pattern[$0] }) { return true }
+            }
+            return false
+        }
     }
 
     /// A marker no finite number or field of ours encodes to; replaced by `null` in `json(_:)`.

@@ -94,6 +94,13 @@ public struct FeatureSampler: Sendable {
     /// lanes' values (0 where absent) and presence; one draw per lane and feature.
     @inline(__always)
     func drawGroup(_ lanes: inout LaneRandomStream, _ body: (Int, SIMD8<Float>, SIMDMask<SIMD8<Int32>>) -> Void) {
+        drawGroup(&lanes, signed: signed, body)
+    }
+
+    /// `drawGroup` with `signed` as an argument, for loops that test it once, outside (a constant after
+    /// inlining: per feature, the test was one of the ~28 instructions of a 5-feature draw).
+    @inline(__always)
+    func drawGroup(_ lanes: inout LaneRandomStream, signed: Bool, _ body: (Int, SIMD8<Float>, SIMDMask<SIMD8<Int32>>) -> Void) {
         for i in 0..<featureCount {
             let u = lanes.nextTopBits()
             let present = u .< SIMD8<Int32>(repeating: thresholds[i])
@@ -138,18 +145,36 @@ public struct FeatureSampler: Sendable {
     /// chunk-by-chunk drawing one chunk at a time (`InstanceState.passDrawingChunks`).
     func drawRows(_ rows: Int, into x: UnsafeMutablePointer<Float>, stride: Int, zeroedUpTo padded: Int,
                   lanes: inout LaneRandomStream) {
-        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
         let groups = (rows + 7) / 8
-        for g in 0..<groups {
-            let full = 8 * g + 8 <= rows
-            let valid = lane .< SIMD8<Int32>(repeating: Int32(rows - 8 * g))
-            drawGroup(&lanes) { i, v, _ in
-                let value = full ? v : SIMD8<Float>.zero.replacing(with: v, where: valid)
-                UnsafeMutableRawPointer(x + i * stride + 8 * g).storeBytes(of: value, as: SIMD8<Float>.self)
-            }
-        }
+        if signed { drawRows(rows, into: x, stride: stride, SignedMagnitudes.self, lanes: &lanes) }
+        else { drawRows(rows, into: x, stride: stride, UnsignedMagnitudes.self, lanes: &lanes) }
         if 8 * groups < padded {
             for i in 0..<featureCount { (x + i * stride + 8 * groups).update(repeating: 0, count: padded - 8 * groups) }
+        }
+    }
+
+    /// `drawRows`' groups, with `signed` a compile-time constant (tested per feature, it was one of the ~28
+    /// instructions of a 5-feature draw). Whole groups of 8 rows get a loop of their own, without the mask of
+    /// the last, partial one; the lane state is a local copy (through `inout` it went to memory and back
+    /// between groups, a store-to-load round trip on the draws' dependency chain;
+    /// docs/performance.md#whole-job-third-pass).
+    private func drawRows<Sign: MagnitudeSign>(_ rows: Int, into x: UnsafeMutablePointer<Float>, stride: Int, _ sign: Sign.Type,
+                                               lanes state: inout LaneRandomStream) {
+        let signed = Sign.signed
+        var lanes = state
+        defer { state = lanes }
+        for g in 0..<(rows / 8) {
+            let column = x + 8 &* g
+            drawGroup(&lanes, signed: signed) { i, v, _ in
+                UnsafeMutableRawPointer(column + i &* stride).storeBytes(of: v, as: SIMD8<Float>.self)
+            }
+        }
+        guard rows % 8 != 0 else { return }
+        let column = x + 8 &* (rows / 8)
+        let valid = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8<Int32>(repeating: Int32(rows % 8))
+        drawGroup(&lanes, signed: signed) { i, v, _ in
+            UnsafeMutableRawPointer(column + i &* stride).storeBytes(of: SIMD8<Float>.zero.replacing(with: v, where: valid),
+                                                                    as: SIMD8<Float>.self)
         }
     }
 
@@ -267,3 +292,8 @@ public struct FeatureSampler: Sendable {
         return batch
     }
 }
+
+/// Whether drawn magnitudes are signed, as a type: `FeatureSampler.drawRows` is specialised for each.
+protocol MagnitudeSign { static var signed: Bool { get } }
+enum SignedMagnitudes: MagnitudeSign { static var signed: Bool { true } }
+enum UnsignedMagnitudes: MagnitudeSign { static var signed: Bool { false } }

@@ -119,29 +119,31 @@ extension InstanceState {
     /// per-product calls (for n·m of a few dozen those cost more than the arithmetic). The paper's small
     /// shapes get n and m at compile time (4–5× faster than the general loops for n = 2, m = 1).
     func fusedChunk<F: ModelFlags>(_ flags: F.Type, _ span: ChunkSpan, gradientBlock grads: UnsafeMutablePointer<Float>?,
-                                   workspace ws: PassWorkspace, csr batchCSR: CSRView?) -> Double {
+                                   workspace ws: PassWorkspace, csr batchCSR: CSRView?, blockSums: Bool?) -> Double {
         grads?.update(repeating: 0, count: gradientCount)
         lastDeltaCount = span.rows * n
         let inputs = scatterInputs(span, dense: true, workspace: ws, csr: batchCSR)
         defer { clearScatteredInputs(inputs, span, workspace: ws) }
         let x = inputs.dense!, xs = inputs.denseStride
         switch (n, m) {
-        case (2, 1): return fusedRows(F.self, FixedScratch<2, 1>(self), x: x, xs: xs, span, grads)
-        case (3, 2): return fusedRows(F.self, FixedScratch<3, 2>(self), x: x, xs: xs, span, grads)
-        case (4, 2): return fusedRows(F.self, FixedScratch<4, 2>(self), x: x, xs: xs, span, grads)
-        case (5, 2): return fusedRows(F.self, FixedScratch<5, 2>(self), x: x, xs: xs, span, grads)
-        case (6, 2): return fusedRows(F.self, FixedScratch<6, 2>(self), x: x, xs: xs, span, grads)
-        case (6, 3): return fusedRows(F.self, FixedScratch<6, 3>(self), x: x, xs: xs, span, grads)
-        case (3, 6): return fusedRows(F.self, FixedScratch<3, 6>(self), x: x, xs: xs, span, grads)
-        default: return fusedRows(F.self, WorkspaceScratch(self, ws), x: x, xs: xs, span, grads)
+        case (2, 1): return fusedRows(F.self, FixedScratch<2, 1>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        case (3, 2): return fusedRows(F.self, FixedScratch<3, 2>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        case (4, 2): return fusedRows(F.self, FixedScratch<4, 2>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        case (5, 2): return fusedRows(F.self, FixedScratch<5, 2>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        case (6, 2): return fusedRows(F.self, FixedScratch<6, 2>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        case (6, 3): return fusedRows(F.self, FixedScratch<6, 3>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        case (3, 6): return fusedRows(F.self, FixedScratch<3, 6>(self), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
+        default: return fusedRows(F.self, WorkspaceScratch(self, ws), x: x, xs: xs, span, grads, records: ws.fusedRecords, byBlock: blockSums)
         }
     }
 
-    /// The fused kernel's loop over a chunk's vectors of 8 rows [n][xs] (batch-lane), `fusedVector` for each,
-    /// then the lane-wise gradient sums reduced into `grads`. Returns the chunk's Σ_rows Σ_i I_i (x′_i − t_i)².
+    /// The fused kernel's loop over a chunk's vectors of 8 rows [n][xs] (batch-lane), `fusedVector` for each
+    /// (block by block with `fusedBlockSums` for models with many gradient sums), then the lane-wise gradient
+    /// sums reduced into `grads`. Returns the chunk's Σ_rows Σ_i I_i (x′_i − t_i)².
     @inline(__always)
     func fusedRows<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ scratch: S, x: UnsafePointer<Float>, xs: Int,
-                                                   _ span: ChunkSpan, _ grads: UnsafeMutablePointer<Float>?) -> Double {
+                                                   _ span: ChunkSpan, _ grads: UnsafeMutablePointer<Float>?,
+                                                   records: UnsafeMutablePointer<SIMD8<Float>>, byBlock: Bool?) -> Double {
         // A local copy: the compiler keeps a local's sums in registers, where through an `inout` it loaded and
         // stored them on every update (measured: 15 % more instructions for 5→2).
         var s = scratch
@@ -151,14 +153,35 @@ extension InstanceState {
         // an optional mask tested per vector cost ~25 instructions of each 5→2 vector, one mask applied to every
         // vector ~7; docs/performance.md#fused-kernel). The last vector or two hold the padded rows, masked out
         // of the loss and δ.
-        let full = span.rows / 8
-        for v in 0..<full {
-            fusedVector(F.self, &s, x: x + 8 * v, xs: xs, span.scale2, padded: nil, &loss, gradients: grads != nil)
-        }
+        let full = span.rows / 8, vectors = span.R / 8
         let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-        for v in full..<(span.R / 8) {
-            let padded = lane .>= SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: span.rows - 8 * v))
-            fusedVector(F.self, &s, x: x + 8 * v, xs: xs, span.scale2, padded: padded, &loss, gradients: grads != nil)
+        @inline(__always) func padding(_ v: Int) -> SIMDMask<SIMD8<Int32>> {
+            lane .>= SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: span.rows - 8 * v))
+        }
+        let gradients = grads != nil
+        if gradients && byBlock ?? Self.sumsByBlock(n: n, m: m, tied: F.tied) {
+            // Block by block: each vector's h, ∂h and δ to a record, then the block's lane-wise sums, a few
+            // at a time in registers (`fusedBlockSums`): each sum takes the block's vectors in row order, as
+            // vector by vector does, so the results are the same, bit for bit.
+            let size = 2 * m + n, perBlock = Self.blockVectors(n: n, m: m)
+            var v0 = 0
+            while v0 < full {
+                let count = min(perBlock, full &- v0)
+                for b in 0..<count {
+                    fusedVector(F.self, &s, x: x + 8 &* (v0 &+ b), xs: xs, span.scale2, padded: nil, &loss, gradients: true,
+                                record: records + b &* size)
+                }
+                fusedBlockSums(F.self, &s, count: count, x: x + 8 &* v0, xs: xs, records: records)
+                v0 += count
+            }
+        } else {
+            for v in 0..<full {
+                fusedVector(F.self, &s, x: x + 8 &* v, xs: xs, span.scale2, padded: nil, &loss, gradients: gradients, record: nil)
+            }
+        }
+        // The padded vectors (after the whole ones in every sum, blocked or not) vector by vector.
+        for v in full..<vectors {
+            fusedVector(F.self, &s, x: x + 8 * v, xs: xs, span.scale2, padded: padding(v), &loss, gradients: gradients, record: nil)
         }
         if let grads {
             let gradDecoderT = grads + (F.tied ? 0 : n * mPad), gradBias = grads + n * mPad * (F.tied ? 1 : 2)
@@ -173,11 +196,17 @@ extension InstanceState {
     /// δ (n), ∂h = D δ (m, masked behind a hidden ReLU) and every weight gradient, summed lane-wise into `s`;
     /// the rows whose lane is set in `padded` count for nothing. Adds I_i (x′_i − t_i)² to `loss` (even i to .0,
     /// odd to .1). One function of ~50 lines on purpose: encode, decode + loss and backward share the
-    /// vector's registers, which separate (non-inlined) phases would spill.
-    @inline(__always)
+    /// vector's registers, which separate (non-inlined) phases would spill. With `record` (block by block),
+    /// the backward pass stops at δ: h and δ go to the record for `fusedBlockSums`.
+    ///
+    /// `@_transparent`, not `@inline(__always)`: with three call sites the optimiser left it a call, where the
+    /// flags and the optional mask and record became tests at run time and the sums went through memory
+    /// (5→2: 1.3× the time of the whole run; docs/performance.md#whole-job-third-pass).
+    @_transparent
     func fusedVector<F: ModelFlags, S: FusedScratch>(_ flags: F.Type, _ s: inout S, x: UnsafePointer<Float>, xs: Int,
                                                      _ scale2: Float, padded: SIMDMask<SIMD8<Int32>>?,
-                                                     _ loss: inout (SIMD8<Float>, SIMD8<Float>), gradients: Bool) {
+                                                     _ loss: inout (SIMD8<Float>, SIMD8<Float>), gradients: Bool,
+                                                     record: UnsafeMutablePointer<SIMD8<Float>>?) {
         let n = s.n, m = s.m, zero = SIMD8<Float>.zero
         var vec = s.makeVectors()
         @inline(__always) func xi(_ i: Int) -> SIMD8<Float> { Kernels.load8(x + i &* xs, 0) }
@@ -209,6 +238,13 @@ extension InstanceState {
             vec[delta: i] = d
         }
         guard gradients else { return }
+        if let record {
+            // Blocked: h and δ recorded for `fusedBlockSums`, which computes ∂h for the block's vectors together
+            // (here each vector's n-long chain of FMAs for ∂h waited on its δ).
+            for k in 0..<m { record[k] = vec[h: k] }
+            for i in 0..<n { record[2 * m + i] = vec[delta: i] }
+            return
+        }
         // Backward: ∂b += δ; ∂h_k = Σ_i D_ik δ_i (masked behind a hidden ReLU); ∂E_ik += x_i ∂h_k, and
         // (paired with it) ∂D_ik += δ_i h_k.
         for i in 0..<n { s[gradBias: i] += vec[delta: i] }

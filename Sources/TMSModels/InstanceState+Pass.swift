@@ -15,6 +15,9 @@ struct PassPaths: Sendable {
     /// inputs and output gradients are dense and the model small. Sparse: never. Automatic: for models of at
     /// most `BatchPlan.tinyModelSize` weights (`BatchPlan.fusedKernel`).
     var fusedSmallModel = PathChoice.automatic
+    /// Whether the fused kernel sums gradients block by block (true) or vector by vector (false); the same
+    /// sums either way, bit for bit. Nil: by `InstanceState.sumsByBlock`.
+    var fusedBlockSums: Bool? = nil
     static let automatic = PassPaths()
 }
 
@@ -166,11 +169,12 @@ extension InstanceState {
             return generalChunk(span, inputsDense: inputsDense, outputGradients: paths.outputGradients,
                                 gradientBlock: grads, workspace: ws, csr: csr)
         }
+        let byBlock = paths.fusedBlockSums
         switch model {
-        case .linear: return fusedChunk(LinearModel.self, span, gradientBlock: grads, workspace: ws, csr: csr)
-        case .reluOutput: return fusedChunk(ReluOutputModel.self, span, gradientBlock: grads, workspace: ws, csr: csr)
-        case .reluHidden: return fusedChunk(ReluHiddenModel.self, span, gradientBlock: grads, workspace: ws, csr: csr)
-        case .abs: return fusedChunk(AbsModel.self, span, gradientBlock: grads, workspace: ws, csr: csr)
+        case .linear: return fusedChunk(LinearModel.self, span, gradientBlock: grads, workspace: ws, csr: csr, blockSums: byBlock)
+        case .reluOutput: return fusedChunk(ReluOutputModel.self, span, gradientBlock: grads, workspace: ws, csr: csr, blockSums: byBlock)
+        case .reluHidden: return fusedChunk(ReluHiddenModel.self, span, gradientBlock: grads, workspace: ws, csr: csr, blockSums: byBlock)
+        case .abs: return fusedChunk(AbsModel.self, span, gradientBlock: grads, workspace: ws, csr: csr, blockSums: byBlock)
         }
     }
 

@@ -23,8 +23,11 @@ final class PassWorkspace: @unchecked Sendable {
     /// are drawn chunk by chunk (`InstanceState.drawsTrainingChunks`).
     let chunkBatch: UnsafeMutablePointer<Float>?
     /// Scratch of the fused small-model kernel (`WorkspaceScratch`: h [m], δ [n], ∂W [m][n], ∂W₂ [n][m],
-    /// ∂b [n], SIMD8 each; one vector for models above `InstanceState.fusedModelLimit`).
+    /// ∂b [n], then `fusedRecords`, SIMD8 each; one vector for models above `InstanceState.fusedModelLimit`).
     let fused: UnsafeMutablePointer<SIMD8<Float>>
+    /// The fused kernel's records of a block of vectors (h [m], ∂h [m], δ [n] each; `InstanceState.fusedBlockSums`),
+    /// the end of `fused`.
+    let fusedRecords: UnsafeMutablePointer<SIMD8<Float>>
     // The general kernels' buffers, allocated by `prepareGeneralBuffers` (small models only ever use the fused
     // kernel, and an evaluation workspace per instance of a 400-instance grid would otherwise cost ~50 MB):
     // hT [m][L], h [R][mPad], yT, δT [n][L], ∂hT [m][L], ∂h [R][mPad]; a CSR chunk (row starts [R + 1],
@@ -57,9 +60,11 @@ final class PassWorkspace: @unchecked Sendable {
         inputsT.initialize(repeating: 0, count: max(1, state.n * L))
         gradients = .allocate(capacity: state.gradientCount)
         gradients.initialize(repeating: 0, count: state.gradientCount)
-        let fusedCount = state.n * state.m <= InstanceState.fusedModelLimit ? 2 * state.n + state.m + 2 * state.n * state.m : 1
+        let n = state.n, m = state.m, fusesRows = n * m <= InstanceState.fusedModelLimit
+        let fusedCount = fusesRows ? 2 * n + m + 2 * n * m + InstanceState.blockVectors(n: n, m: m) * (2 * m + n) : 1
         fused = .allocate(capacity: fusedCount)
         fused.initialize(repeating: .zero, count: fusedCount)
+        fusedRecords = fusesRows ? fused + (2 * n + m + 2 * n * m) : fused
         batch = training && state.samplesTrainingBatchesDensely && !state.drawsTrainingChunks
             ? .allocate(capacity: max(1, state.n * state.denseStride)) : nil
         // For any model on the general kernels: the instances one worker steps may differ in how they draw.

@@ -80,9 +80,14 @@ func everyPassPathMatchesTheDoubleReference(_ c: FastPathCase) {
     }
 }
 
-/// The shapes with a compile-time copy of the fused small-model kernel, every model, two densities.
+/// The shapes with a compile-time copy of the fused small-model kernel, every model, two densities; and
+/// batches of 300 rows (37 whole vectors and a padded one: three blocks of 16 and one of 5 where the kernel
+/// sums by block) of these and of two shapes on its general scratch, 17→3 (one block of 16 vectors at a time)
+/// and 40→1 (blocks of 12).
 private let fixedShapeCases: [FastPathCase] = [(2, 1), (3, 2), (4, 2), (5, 2), (6, 2), (6, 3), (3, 6)].flatMap { n, m in
     ModelKind.allCases.flatMap { model in [1, 0.3].map { FastPathCase(model: model, n: n, m: m, p: $0, batchSize: 37) } }
+} + [(2, 1), (5, 2), (6, 3), (3, 6), (17, 3), (40, 1)].flatMap { n, m in
+    ModelKind.allCases.map { FastPathCase(model: $0, n: n, m: m, p: 0.5, batchSize: 300) }
 }
 
 @Test(arguments: fixedShapeCases)
@@ -100,6 +105,22 @@ func fusedKernelsOfFixedShapesMatchTheDoubleReference(_ c: FastPathCase) {
         #expect(diff2.squareRoot() <= 2e-5 * referenceSquared.squareRoot() + 1e-9, "\(paths): gradient error \(diff2.squareRoot())")
         #expect(Swift.abs(loss - r.loss) <= 1e-5 * r.loss + 1e-7, "\(paths): loss \(loss) vs \(r.loss)")
     }
+}
+
+@Test(arguments: fixedShapeCases.filter { $0.batchSize == 300 })
+func fusedKernelSumsTheSameByBlockAndByVector(_ c: FastPathCase) {
+    // Block by block, each lane-wise sum takes the vectors in the order vector by vector does: the same bits.
+    let (state, _) = c.makeState()
+    func run(byBlock: Bool) -> (loss: Double, gradients: [Float]) {
+        let loss = state.pass(computeGradients: true, paths: PassPaths(inputs: .dense, outputGradients: .dense,
+                                                                         fusedSmallModel: .dense, fusedBlockSums: byBlock))
+        let g = state.gradients()
+        return (loss, g.W + (g.W2 ?? []) + g.bias)
+    }
+    let byBlock = run(byBlock: true), byVector = run(byBlock: false)
+    #expect(byBlock.loss == byVector.loss)
+    #expect(byBlock.gradients == byVector.gradients)
+    #expect(byBlock.gradients.contains { $0 != 0 })
 }
 
 @Test(arguments: [ModelKind.reluOutput, .abs, .linear])
