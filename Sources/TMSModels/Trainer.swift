@@ -120,7 +120,11 @@ public struct Trainer: Sendable {
         var firstLoss = [Double](repeating: 0, count: slots)
         var failedStep = [Int?](repeating: nil, count: slots)
         var snapshots: [(step: Int, params: [(W: [Float], W2: [Float]?, bias: [Float])])] = []
-        let chunk = max(1, min(c.steps / 100, snapshotEvery ?? Int.max))
+        // Steps per chunk: 1 % of the run to start with, doubled (up to 1/8 of the run) while a chunk takes
+        // under 20 ms. Each chunk ends in a wait for the slowest worker and starts with waking the others
+        // (~10 ms of 100 chunks of 5→2 × 10 on 2 threads, docs/performance.md#whole-job-third-pass).
+        // Chunks never change the arithmetic, only when progress is reported and work is handed out.
+        var chunk = max(1, min(c.steps / 100, snapshotEvery ?? Int.max))
 
         let stepper = Stepper(states: states, config: c, threads: threads, logSteps: logSteps)
         if snapshotEvery != nil { snapshots.append((0, states.map { $0.parameters() })) }
@@ -129,6 +133,7 @@ public struct Trainer: Sendable {
             // Chunks end at every multiple of the snapshot interval so no snapshot is skipped (written so that
             // nothing overflows for any `steps` up to Int.max).
             let end = step + min(chunk, c.steps - step, snapshotEvery.map { $0 - step % $0 } ?? Int.max)
+            let started = monotonicSeconds()
             curves.withUnsafeMutableBufferPointer { curvesBuf in
             lastLoss.withUnsafeMutableBufferPointer { lossBuf in
             firstLoss.withUnsafeMutableBufferPointer { firstBuf in
@@ -139,6 +144,7 @@ public struct Trainer: Sendable {
             if let s = failedStep.firstIndex(where: { $0 != nil }) {
                 throw TrainingError.nonFiniteLoss(instance: s / N, run: s % N + 1, runs: N, step: failedStep[s]!)
             }
+            if monotonicSeconds() - started < 0.02 { chunk = min(2 * chunk, max(chunk, c.steps / 8)) }
             step = end
             if let every = snapshotEvery, step % every == 0 || step == c.steps {
                 snapshots.append((step, states.map { $0.parameters() }))
