@@ -91,14 +91,9 @@ public struct FeatureSampler: Sendable {
     public var drawsLanes: Bool { drawing == .lanes }
 
     /// Draws one group of 8 rows: calls `body(i, values, present)` for every feature i in order, with the
-    /// lanes' values (0 where absent) and presence; one draw per lane and feature.
-    @inline(__always)
-    func drawGroup(_ lanes: inout LaneRandomStream, _ body: (Int, SIMD8<Float>, SIMDMask<SIMD8<Int32>>) -> Void) {
-        drawGroup(&lanes, signed: signed, body)
-    }
-
-    /// `drawGroup` with `signed` as an argument, for loops that test it once, outside (a constant after
-    /// inlining: per feature, the test was one of the ~28 instructions of a 5-feature draw).
+    /// lanes' values (0 where absent) and presence; one draw per lane and feature. `signed` is the sampler's
+    /// own, passed in so that `drawRows` can make it a compile-time constant (tested per feature, it was one
+    /// of the ~28 instructions of a 5-feature draw).
     @inline(__always)
     func drawGroup(_ lanes: inout LaneRandomStream, signed: Bool, _ body: (Int, SIMD8<Float>, SIMDMask<SIMD8<Int32>>) -> Void) {
         for i in 0..<featureCount {
@@ -185,7 +180,7 @@ public struct FeatureSampler: Sendable {
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: max(n, 1)) { values in
         withUnsafeTemporaryAllocation(of: SIMD8<Int32>.self, capacity: max(n, 1)) { present in
             for g in 0..<((batchSize + 7) / 8) {
-                drawGroup(&lanes) { i, v, p in
+                drawGroup(&lanes, signed: signed) { i, v, p in
                     values[i] = v
                     present[i] = SIMD8<Int32>.zero.replacing(with: 1, where: p)
                 }

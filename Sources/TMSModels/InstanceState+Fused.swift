@@ -160,9 +160,9 @@ extension InstanceState {
         }
         let gradients = grads != nil
         if gradients && byBlock ?? Self.sumsByBlock(n: n, m: m, tied: F.tied) {
-            // Block by block: each vector's h, ∂h and δ to a record, then the block's lane-wise sums, a few
-            // at a time in registers (`fusedBlockSums`): each sum takes the block's vectors in row order, as
-            // vector by vector does, so the results are the same, bit for bit.
+            // Block by block: each vector's h and δ to a record, then the block's ∂h and lane-wise sums, a few
+            // sums at a time in registers (`fusedBlockSums`): each sum takes the block's vectors in row order,
+            // as vector by vector does, so the results are the same, bit for bit.
             let size = 2 * m + n, perBlock = Self.blockVectors(n: n, m: m)
             var v0 = 0
             while v0 < full {
