@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import TMSCore
+import TMSCoreAVX512
 import TMSModels
 
 /// One standard configuration of `tms bench`: a training config and how many steps to time.
@@ -221,9 +222,16 @@ public enum Benchmark {
     }
 
     /// The FP32 peak in GFLOP/s: every thread runs a dense SIMD FMA loop (12 independent chains of
-    /// `SIMD8<Float>` fused multiply-adds, enough to cover the FMA latency of current x86 and ARM cores)
-    /// for about `seconds`; the best of three repetitions.
+    /// fused multiply-adds, enough to cover the FMA latency of current x86 and ARM cores) for about
+    /// `seconds`; the best of three repetitions. The vectors are as wide as the dense kernels' (`peakLanes`):
+    /// `SIMD16<Float>` where they run on AVX-512, which doubles the peak on processors with two 512-bit FMA
+    /// pipes, `SIMD8<Float>` otherwise.
     public static func peakGflops(threads: Int, seconds: Double = 0.3) -> Double {
+        let wide = Kernels.usesWideVectors
+        let fmaLoopFlops = 12 * peakLanes * 2
+        func fmaLoop(_ iterations: Int, seed: Float) -> Float {
+            wide ? WideKernels.fmaLoop(iterations, seed: seed) : Benchmark.fmaLoop(iterations, seed: seed)
+        }
         // Calibrate the iteration count on one thread.
         var iterations = 1 << 20
         while true {
@@ -254,8 +262,8 @@ public enum Benchmark {
                       threads, peakAll / peakSingle)
     }
 
-    /// FLOPs per iteration of `fmaLoop`: 12 chains × 8 lanes × 2.
-    static let fmaLoopFlops = 12 * 8 * 2
+    /// Lanes of the peak loop: those of the dense kernels' vectors (16 on AVX-512, else 8).
+    public static var peakLanes: Int { Kernels.usesWideVectors ? 16 : 8 }
 
     @inline(never)
     static func fmaLoop(_ iterations: Int, seed: Float) -> Float {

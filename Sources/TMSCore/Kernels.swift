@@ -1,7 +1,11 @@
+import Foundation
+import TMSCoreAVX512
+
 /// SIMD kernels for the shapes of toy models (m from 1 to a few hundred, n up to tens of thousands).
 ///
 /// All take raw pointers to Float32 buffers whose lengths are padded to a multiple of 8 (or 16 where stated),
-/// with zero padding, so the loops need no scalar tails. Compiled with AVX2 + FMA on x86_64 (Package.swift).
+/// with zero padding, so the loops need no scalar tails. Compiled with AVX2 + FMA on x86_64 (Package.swift);
+/// the two dense products also have 16-lane versions for AVX-512 (`usesWideVectors`).
 public enum Kernels {
     // Element access and the element-wise kernels are `@inlinable`: the training pass calls them per vector,
     // from another module.
@@ -66,12 +70,30 @@ extension Kernels {
     /// tiles (1 or 2 outputs) split the depth into even and odd halves to keep 4–8 FMA chains in flight.
     /// The depth is taken in blocks of 128 (partial sums kept in `out`), so that a block's inputs for one
     /// tile of rows and its weights for all outputs stay in L1 while every output tile uses them.
+    ///
+    /// Where `usesWideVectors`, `WideKernels.project` computes it with 16 lanes and the same chains.
     public static func project(outputs A: Int, depth C: Int, rows R: Int,
                                weights w: UnsafePointer<Float>, weightStride ws: Int,
                                input x: UnsafePointer<Float>, inputStride xs: Int,
                                bias: UnsafePointer<Float>?,
                                output out: UnsafeMutablePointer<Float>, outputStride os: Int) {
+        project(outputs: A, depth: C, rows: R, weights: w, weightStride: ws, input: x, inputStride: xs, bias: bias,
+                output: out, outputStride: os, wide: usesWideVectors)
+    }
+
+    /// `project` on the 16-lane kernels (`wide`, only where `usesWideVectors`) or on these alone.
+    static func project(outputs A: Int, depth C: Int, rows R: Int,
+                        weights w: UnsafePointer<Float>, weightStride ws: Int,
+                        input x: UnsafePointer<Float>, inputStride xs: Int,
+                        bias: UnsafePointer<Float>?,
+                        output out: UnsafeMutablePointer<Float>, outputStride os: Int, wide: Bool) {
         precondition(R % 16 == 0, "rows must be a multiple of 16")
+        if wide {
+            WideKernels.project(outputs: A, singleChainOutputs: projectSingleChainOutputs(A), depth: C, rows: R,
+                                weights: w, weightStride: ws, input: x, inputStride: xs, bias: bias, output: out,
+                                outputStride: os, depthBlock: projectDepthBlock)
+            return
+        }
         let sixWide = projectSixWideOutputs(A)
         var c0 = 0
         repeat {
@@ -97,6 +119,25 @@ extension Kernels {
 
     /// Depth block of `project`.
     static let projectDepthBlock = 128
+
+    /// How many of `A` outputs `project` sums as one chain each, in depth order: all but a tail of 1 or 2
+    /// (A mod 4 = 1 or 2), whose 1- and 2-wide tiles split the depth into even and odd chains.
+    static func projectSingleChainOutputs(_ A: Int) -> Int { A % 4 == 1 || A % 4 == 2 ? A - A % 4 : A }
+
+    /// Whether `project` and `accumulateOuterProducts` run 16 lanes wide, on `WideKernels` (module
+    /// TMSCoreAVX512, compiled for AVX-512): on x86_64 Linux when /proc/cpuinfo lists `avx512f`, unless the
+    /// environment sets `TMS_KERNELS=avx2`. The results are the same bits either way
+    /// (docs/performance.md#avx-512-kernels).
+    public static let usesWideVectors: Bool = {
+        #if arch(x86_64) && os(Linux)
+        if ProcessInfo.processInfo.environment["TMS_KERNELS"] == "avx2" { return false }
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        guard let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        return flags.split(separator: " ").contains("avx512f")
+        #else
+        return false
+        #endif
+    }()
 
     /// How many of `A` outputs `project` takes in 6-wide tiles: a multiple of 6 within the first A − A % 4
     /// outputs that leaves a multiple of 4 of them, so every output that a 4-wide tile summed before still
@@ -367,26 +408,47 @@ extension Kernels {
     ///
     /// - `u`: [outputs][uStride], `u2`: [outputs][u2Stride] batch-lane; `v`, `v2`: row-major with stride
     ///   `vStride`; `g`: [outputs][gradStride].
-    /// Tiles of 2 outputs × 4 vectors (8 accumulators); a broadcast of u per 4 loads of v.
+    /// Tiles of 2 outputs × 4 vectors (8 accumulators); a broadcast of u per 4 loads of v. Where
+    /// `usesWideVectors`, pairs of vectors go to `WideKernels.accumulateOuterProducts` (the same chains).
     public static func accumulateOuterProducts(outputs A: Int, vectors V: Int, length R: Int,
                                                u: UnsafePointer<Float>, uStride us: Int,
                                                v: UnsafePointer<Float>, vStride vs: Int,
                                                u2: UnsafePointer<Float>? = nil, u2Stride u2s: Int = 0,
                                                v2: UnsafePointer<Float>? = nil,
                                                into g: UnsafeMutablePointer<Float>, gradStride gs: Int) {
+        accumulateOuterProducts(outputs: A, vectors: V, length: R, u: u, uStride: us, v: v, vStride: vs, u2: u2, u2Stride: u2s,
+                                v2: v2, into: g, gradStride: gs, wide: usesWideVectors)
+    }
+
+    /// `accumulateOuterProducts` with pairs of vectors on `WideKernels` (`wide`, only where
+    /// `usesWideVectors`; every element keeps its chain) or with these kernels alone.
+    static func accumulateOuterProducts(outputs A: Int, vectors V: Int, length R: Int,
+                                        u: UnsafePointer<Float>, uStride us: Int,
+                                        v: UnsafePointer<Float>, vStride vs: Int,
+                                        u2: UnsafePointer<Float>? = nil, u2Stride u2s: Int = 0,
+                                        v2: UnsafePointer<Float>? = nil,
+                                        into g: UnsafeMutablePointer<Float>, gradStride gs: Int, wide: Bool) {
+        var kv0 = 0
+        if wide && V >= 2 {
+            WideKernels.accumulateOuterProducts(outputs: A, wideVectors: V / 2, length: R, u: u, uStride: us, v: v, vStride: vs,
+                                                u2: u2, u2Stride: u2s, v2: v2, into: g, gradStride: gs)
+            kv0 = V / 2 * 2
+            if kv0 == V { return }
+        }
         if let u2, let v2 {
-            outers(true, A, V, R, u, us, v, vs, u2, u2s, v2, g, gs)
+            outers(true, A, kv0, V, R, u, us, v, vs, u2, u2s, v2, g, gs)
         } else {
-            outers(false, A, V, R, u, us, v, vs, u, us, v, g, gs)
+            outers(false, A, kv0, V, R, u, us, v, vs, u, us, v, g, gs)
         }
     }
 
+    /// Vectors kv0 ..< V of `accumulateOuterProducts`.
     @inline(__always)
-    static func outers(_ fused: Bool, _ A: Int, _ V: Int, _ R: Int,
+    static func outers(_ fused: Bool, _ A: Int, _ kv0: Int, _ V: Int, _ R: Int,
                        _ u: UnsafePointer<Float>, _ us: Int, _ v: UnsafePointer<Float>, _ vs: Int,
                        _ u2: UnsafePointer<Float>, _ u2s: Int, _ v2: UnsafePointer<Float>,
                        _ g: UnsafeMutablePointer<Float>, _ gs: Int) {
-        var kv = 0
+        var kv = kv0
         while kv < V {
             let tv = min(4, V - kv)
             var a = 0

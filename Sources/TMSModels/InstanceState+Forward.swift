@@ -180,12 +180,33 @@ extension InstanceState {
     /// Loss and output gradient of one feature j over a chunk (batch-lane): returns Σ_r I_j (x′ − t)² over
     /// the real rows, writes δ = 2 s I_j (x′ − t)·act′(y) (zero on padded rows) when `delta` is given, with
     /// its sum and number of non-zeros, and appends the rows of the non-zero δ to `list` when given.
-    /// `Kind` fixes the output ReLU and the target's absolute value at compile time. (One loop of ~50 lines:
-    /// the loss, δ and the compaction share each vector's registers.)
+    /// `Kind` fixes the output ReLU and the target's absolute value at compile time; whether δ is written
+    /// and listed is fixed per call of `sweepRows`, so its loop tests neither.
     static func sweep<Kind: SweepKind>(_ kind: Kind.Type, y: UnsafePointer<Float>, target: UnsafePointer<Float>,
                                        delta: UnsafeMutablePointer<Float>?, rows: Int, paddedRows R: Int,
                                        importance: Float, scale2: Float,
                                        list: UnsafeMutablePointer<Int32>?, listCount: inout Int)
+        -> (loss: Float, deltaSum: Float, nonZero: Int) {
+        // Never dereferenced: stand-ins for the buffers a call does not write.
+        let noDelta = UnsafeMutablePointer<Float>(bitPattern: 64)!, noList = UnsafeMutablePointer<Int32>(bitPattern: 64)!
+        switch (delta, list) {
+        case let (delta?, list?):
+            return sweepRows(kind, y, target, delta, list, writesDelta: true, lists: true, rows, R, importance, scale2, &listCount)
+        case let (delta?, nil):
+            return sweepRows(kind, y, target, delta, noList, writesDelta: true, lists: false, rows, R, importance, scale2, &listCount)
+        default:
+            return sweepRows(kind, y, target, noDelta, noList, writesDelta: false, lists: false, rows, R, importance, scale2, &listCount)
+        }
+    }
+
+    /// The loop of `sweep`, ~50 lines in one function: the loss, δ and the compaction share each vector's
+    /// registers. Vectors go in pairs, the even one's loss into `lossAcc0`, the odd one's into `lossAcc1`
+    /// (two chains halve the FMA latency; R is a multiple of 16).
+    @inline(__always)
+    private static func sweepRows<Kind: SweepKind>(_ kind: Kind.Type, _ y: UnsafePointer<Float>, _ target: UnsafePointer<Float>,
+                                                   _ delta: UnsafeMutablePointer<Float>, _ list: UnsafeMutablePointer<Int32>,
+                                                   writesDelta: Bool, lists: Bool, _ rows: Int, _ R: Int,
+                                                   _ importance: Float, _ scale2: Float, _ listCount: inout Int)
         -> (loss: Float, deltaSum: Float, nonZero: Int) {
         let imp = SIMD8<Float>(repeating: importance), gradScale = SIMD8<Float>(repeating: scale2 * importance)
         let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
@@ -194,7 +215,7 @@ extension InstanceState {
         var count = listCount
         let fullVectors = rows / 8
         let compaction = laneCompaction
-        for v in 0..<(R / 8) {
+        @inline(__always) func step(_ v: Int, _ lossAcc: inout SIMD8<Float>) {
             let yv = Kernels.load8(y, 8 * v)
             let out = Kind.reluOut ? yv.replacing(with: 0, where: yv .< 0) : yv
             var t = Kernels.load8(target, 8 * v)
@@ -203,16 +224,15 @@ extension InstanceState {
             if v >= fullVectors {
                 diff = diff.replacing(with: 0, where: lane .>= SIMD8<Int32>(repeating: Int32(rows - 8 * v)))
             }
-            // Two accumulators (even and odd vectors) halve the FMA latency chain.
-            if v & 1 == 0 { lossAcc0 = lossAcc0.addingProduct(imp * diff, diff) } else { lossAcc1 = lossAcc1.addingProduct(imp * diff, diff) }
-            guard let delta else { continue }
+            lossAcc = lossAcc.addingProduct(imp * diff, diff)
+            guard writesDelta else { return }
             var d = gradScale * diff
             if Kind.reluOut { d = d.replacing(with: 0, where: yv .<= 0) }
             Kernels.store8(d, delta, 8 * v)
             deltaAcc += d
             let nonZeroLanes = SIMD8<Int32>.zero.replacing(with: -1, where: d .!= 0)
             nonZero &-= nonZeroLanes
-            guard let list else { continue }
+            guard lists else { return }
             // Branchless compaction: the 8-bit mask of non-zero lanes selects, from a table, their positions;
             // all 8 candidate rows are stored at once and the count advances by the number of non-zeros
             // (a vector without any stores rows that the next one overwrites). Every vector is compacted: a
@@ -225,6 +245,12 @@ extension InstanceState {
             UnsafeMutableRawPointer(list + count).storeBytes(of: positions &+ Int32(truncatingIfNeeded: 8 * v),
                                                              as: SIMD8<Int32>.self)
             count &+= mask.nonzeroBitCount
+        }
+        var v = 0
+        while v < R / 8 {
+            step(v, &lossAcc0)
+            step(v + 1, &lossAcc1)
+            v += 2
         }
         listCount = count
         return ((lossAcc0 + lossAcc1).sum(), deltaAcc.sum(), Int(nonZero.wrappedSum()))

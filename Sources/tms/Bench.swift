@@ -62,7 +62,7 @@ struct Bench: ParsableCommand {
             }
             if compare == .pytorch { try checkPyTorch() }
 
-            printError("bench: measuring the FP32 peak (SIMD FMA loop, 1 and \(threads) threads)")
+            printError("bench: measuring the FP32 peak (\(Benchmark.peakLanes)-lane SIMD FMA loop, 1 and \(threads) threads)")
             let peakSingle = Benchmark.peakGflops(threads: 1)
             let peakAll = threads == 1 ? peakSingle : Benchmark.peakGflops(threads: threads)
             if let warning = Benchmark.disturbanceWarning(peakSingle: peakSingle, peakAll: peakAll, threads: threads) {
@@ -156,8 +156,11 @@ struct Bench: ParsableCommand {
             }
             lines.append(line)
         }
-        lines.append(String(format: "FP32 peak (dense SIMD FMA loop): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads; %% peak is against the latter.",
-                            peakSingle, peakAll, threads))
+        lines.append(String(format: "FP32 peak (dense %d-lane SIMD FMA loop): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads; %% peak is against the latter.",
+                            Benchmark.peakLanes, peakSingle, peakAll, threads))
+        lines.append(Kernels.usesWideVectors
+            ? "Dense kernels: 16 lanes (AVX-512); TMS_KERNELS=avx2 runs the 8-lane ones (the same bits)."
+            : "Dense kernels: 8 lanes (AVX2 + FMA, or the processor's own SIMD).")
         if let warning = Benchmark.disturbanceWarning(peakSingle: peakSingle, peakAll: peakAll, threads: threads) {
             lines.append(warning)
         }
