@@ -16,6 +16,7 @@ struct TMS: ParsableCommand {
 
     static func main() {
         do {
+            try checkKernelChoice()
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {
@@ -29,6 +30,21 @@ struct TMS: ParsableCommand {
             Foundation.exit(errorExitCode)
         }
         Foundation.exit(0)
+    }
+}
+
+/// `TMS_KERNELS`, the one environment setting of the kernels (docs/performance.md#avx-512-kernels): unset or
+/// empty for the widest vectors the processor has, `avx2` for the 8-lane kernels only (the same bits).
+func checkKernelChoice() throws {
+    guard let value = ProcessInfo.processInfo.environment["TMS_KERNELS"], !value.isEmpty, value != "avx2" else { return }
+    throw KernelChoiceError(value: value)
+}
+
+/// A `TMS_KERNELS` value that names no kernels.
+struct KernelChoiceError: Error, CustomStringConvertible {
+    let value: String
+    var description: String {
+        "TMS_KERNELS=\(value) is not a kernel choice; allowed: avx2 (the 8-lane kernels only), or unset (the widest the processor has)"
     }
 }
 

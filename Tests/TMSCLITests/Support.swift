@@ -24,7 +24,8 @@ struct Outcome {
     var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
 }
 
-/// Runs `tms` in `directory` and returns its status and output; a child still running after `deadline`
+/// Runs `tms` in `directory` (with `environment` added to this process's) and returns its status and output; a
+/// child still running after `deadline`
 /// seconds is killed and recorded as an issue (a run that should fail at once but trains instead cannot hang
 /// the suite).
 ///
@@ -32,7 +33,7 @@ struct Outcome {
 /// deadline is kept here, on the child, rather than by a `.timeLimit` trait: that clock also counts the time a
 /// test waits for a free worker of Swift's cooperative pool, which the compute-heavy suites hold for minutes
 /// on a 2-core machine (two tests failed their limits in CI that way without ever being slow themselves).
-func runTMS(_ arguments: [String], in directory: URL, deadline: TimeInterval = 600,
+func runTMS(_ arguments: [String], in directory: URL, deadline: TimeInterval = 600, environment: [String: String] = [:],
             sourceLocation: SourceLocation = #_sourceLocation) throws -> Outcome {
     let executable = try #require(tmsExecutable, "no tms executable next to the test bundle \(Bundle.main.bundleURL.path)")
     let capture = FileManager.default.temporaryDirectory.appendingPathComponent("tms-capture-\(UUID().uuidString)")
@@ -46,6 +47,7 @@ func runTMS(_ arguments: [String], in directory: URL, deadline: TimeInterval = 6
     process.executableURL = executable
     process.arguments = arguments
     process.currentDirectoryURL = directory
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.standardOutput = out
     process.standardError = err
     try process.run()

@@ -246,3 +246,27 @@ func badInputFailsWithOneErrorLineAndNoFolder(_ bad: BadInput) throws {
     #expect(result.status != 0)
     #expect(result.stderrLines == ["tms: error: unknown experiment 'pentagons'; choose one of: intro, sparsity-sweep, features-across-sparsity, phase-diagram, geometry, non-uniform, correlated, privileged-basis, computation, learning-dynamics, double-descent, adversarial, sae, polysemanticity-without-superposition, high-dimensional, interference-tolerance, power-law, all"])
 }
+
+@Test func kernelChoiceAvx2GivesTheSameWeightsAndABadChoiceIsOneLine() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // A dense run (every dense product, the tied models' fused outer products) and a sparse one (CSR
+    // inputs, δ listed), each with the processor's widest kernels and with the 8-lane ones.
+    let runs = [["--features", "100", "--hidden", "20", "--instances", "2", "--feature-probability", "1", "--steps", "10"],
+                ["--features", "120", "--hidden", "36", "--instances", "2", "--feature-probability", "0.05",
+                 "--batch-size", "300", "--steps", "20"]]
+    for (k, flags) in runs.enumerated() {
+        var weights: [Data] = []
+        for (name, environment) in [("widest", [String: String]()), ("avx2", ["TMS_KERNELS": "avx2"])] {
+            let out = "run\(k)-\(name)"
+            let result = try runTMS(["train"] + flags + ["--no-report", "--quiet", "--out", out], in: dir, environment: environment)
+            try #require(result.status == 0, "\(result.stderr)")
+            weights.append(try Data(contentsOf: dir.appendingPathComponent(out).appendingPathComponent("weights.safetensors")))
+        }
+        #expect(weights[0] == weights[1], "run \(k): the kernels changed the weights")
+    }
+    let bad = try runTMS(["train", "--steps", "1", "--out", "never"], in: dir, environment: ["TMS_KERNELS": "avx512"])
+    #expect(bad.status == 2)
+    #expect(bad.stderr == "tms: error: TMS_KERNELS=avx512 is not a kernel choice; allowed: avx2 (the 8-lane kernels only), or unset (the widest the processor has)\n")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path))
+}
