@@ -257,11 +257,29 @@ extension Kernels {
     }
 
     /// dst[c][r] = src[r][c] for r < `rows`, c < `columns` (strides in elements); other entries untouched.
+    ///
+    /// Eight source rows at a time: each destination row gets one 8-wide store, gathered from the eight
+    /// rows' column c (LLVM builds it with inserts from L1). The element-by-element loop it replaces stored
+    /// each float to another destination row and took ~5 cycles per element, 10 % of bench D
+    /// (docs/performance.md#whole-job-fourth-pass). Only copies, so the result is the same whatever the path.
     public static func transpose(rows: Int, columns: Int, _ src: UnsafePointer<Float>, sourceStride ss: Int,
                                  into dst: UnsafeMutablePointer<Float>, destinationStride ds: Int) {
-        for r in 0..<rows {
-            let s = src + r * ss
-            for c in 0..<columns { dst[c * ds + r] = s[c] }
+        var r = 0
+        while r &+ 8 <= rows {
+            let s0 = src + r &* ss, s1 = s0 + ss, s2 = s1 + ss, s3 = s2 + ss
+            let s4 = s3 + ss, s5 = s4 + ss, s6 = s5 + ss, s7 = s6 + ss
+            var d = dst + r
+            for c in 0..<columns {
+                store8(SIMD8(s0[c], s1[c], s2[c], s3[c], s4[c], s5[c], s6[c], s7[c]), d, 0)
+                d += ds
+            }
+            r &+= 8
+        }
+        while r < rows {
+            let s = src + r &* ss
+            var d = dst + r
+            for c in 0..<columns { d.pointee = s[c]; d += ds }
+            r &+= 1
         }
     }
 }

@@ -236,6 +236,8 @@ public struct FeatureSampler: Sendable {
         case .independent:
             if drawsLanes {
                 drawSparse(batchSize: batchSize, into: &batch, rng: &rng)
+            } else if let p = uniformProbability, batchSize * n <= Int(Int32.max) {
+                drawSkips(batchSize: batchSize, probability: p, into: &batch, rng: &rng)
             } else if let p = uniformProbability {
                 let logQ = log(1 - Double(p))
                 var position = rng.nextGeometricGap(logOneMinusP: logQ)
@@ -278,6 +280,56 @@ public struct FeatureSampler: Sendable {
                 batch.rowStart[b + 1] = Int32(batch.columns.count)
             }
         }
+    }
+
+    /// The skip draw of `sample` for batches of at most 2³¹ − 1 entries, in two passes with the same draws:
+    /// first the flat positions row·n + feature (in `columns`) and the values, then rows and columns.
+    ///
+    /// In one pass, each non-zero waited for the last: a row change is a branch that mispredicts about once
+    /// per row at 3 non-zeros per row (bench D), and each misprediction threw away the `log` and division
+    /// of the next draws, which otherwise overlap (only the positions' running sum joins them). The first
+    /// pass has no branch but the loop's own; the second divides each position by n and counts the rows
+    /// (docs/performance.md#whole-job-fourth-pass).
+    /// Needs `batch.rowStart` of `batchSize` + 1 entries and empty `columns` and `values`. `initialRoom`
+    /// (tests) replaces the first guess of the number of non-zeros.
+    func drawSkips(batchSize: Int, probability p: Float, into batch: inout SparseBatch, rng: inout RandomStream,
+                   initialRoom: Int? = nil) {
+        let n = featureCount, total = batchSize * n
+        let logQ = log(1 - Double(p))
+        var position = rng.nextGeometricGap(logOneMinusP: logQ)
+        var count = 0
+        // Room for the expected non-zeros and 4 standard deviations more; doubled when full.
+        let expected = Double(total) * Double(p)
+        var room = initialRoom ?? max(64, Int(expected + 4 * expected.squareRoot()) + 64)
+        while position < total {
+            if batch.columns.count < room {
+                batch.columns.append(contentsOf: repeatElement(0, count: room - batch.columns.count))
+                batch.values.append(contentsOf: repeatElement(0, count: room - batch.values.count))
+            }
+            batch.columns.withUnsafeMutableBufferPointer { columns in
+            batch.values.withUnsafeMutableBufferPointer { values in
+                while position < total && count < room {
+                    columns[count] = Int32(truncatingIfNeeded: position)
+                    values[count] = magnitude(&rng)
+                    count &+= 1
+                    position &+= 1 &+ rng.nextGeometricGap(logOneMinusP: logQ)
+                }
+            }}
+            room *= 2
+        }
+        batch.columns.removeLast(batch.columns.count - count)
+        batch.values.removeLast(batch.values.count - count)
+        let width = UInt32(n)
+        batch.columns.withUnsafeMutableBufferPointer { columns in
+        batch.rowStart.withUnsafeMutableBufferPointer { rowStart in
+            rowStart.update(repeating: 0)
+            for e in 0..<count {
+                let flat = UInt32(truncatingIfNeeded: columns[e]), row = flat / width
+                columns[e] = Int32(truncatingIfNeeded: flat &- row &* width)
+                rowStart[Int(row) &+ 1] &+= 1
+            }
+            for r in 0..<batchSize { rowStart[r &+ 1] &+= rowStart[r] }
+        }}
     }
 
     /// A fresh batch (allocating); `sample(batchSize:into:rng:)` reuses storage.

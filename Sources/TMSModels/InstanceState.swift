@@ -72,6 +72,9 @@ final class InstanceState: @unchecked Sendable {
     /// (1 before any: dense).
     var lastDeltaCount = 0
     var outputGradientDensity = 1.0
+    /// Rows per block of the sparse output backward in place of `sparseOutputBlockRows`'s choice (tests:
+    /// every block size gives the same bits).
+    var sparseOutputBlockRowsOverride: Int?
     private var ownWorkspace: PassWorkspace?
 
     init(model: ModelKind, featureCount n: Int, hiddenCount m: Int, importance: [Float],

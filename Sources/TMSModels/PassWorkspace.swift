@@ -31,10 +31,11 @@ final class PassWorkspace: @unchecked Sendable {
     // The general kernels' buffers, allocated by `prepareGeneralBuffers` (small models only ever use the fused
     // kernel, and an evaluation workspace per instance of a 400-instance grid would otherwise cost ~50 MB):
     // hT [m][L], h [R][mPad], yT, δT [n][L], ∂hT [m][L], ∂h [R][mPad]; a CSR chunk (row starts [R + 1],
-    // columns and values [n·R]); rows of the non-zero δ by feature (`deltaRow[deltaStart[j]..<deltaStart[j+1]]`).
+    // columns and values [n·R]); rows of the non-zero δ by feature (`deltaRow[deltaStart[j]..<deltaStart[j+1]]`)
+    // and a cursor into each feature's rows [n].
     private struct GeneralBuffers {
         let storage, hiddenT, hidden, outputsT, deltasT, hiddenGradT, hiddenGrad, csrValues: UnsafeMutablePointer<Float>
-        let csrRowStart, csrColumns, deltaStart, deltaRow: UnsafeMutablePointer<Int32>
+        let csrRowStart, csrColumns, deltaStart, deltaRow, deltaCursor: UnsafeMutablePointer<Int32>
     }
     private var general: GeneralBuffers?
     private let generalCount: Int
@@ -49,6 +50,7 @@ final class PassWorkspace: @unchecked Sendable {
     var csrColumns: UnsafeMutablePointer<Int32> { general!.csrColumns }
     var deltaStart: UnsafeMutablePointer<Int32> { general!.deltaStart }
     var deltaRow: UnsafeMutablePointer<Int32> { general!.deltaRow }
+    var deltaCursor: UnsafeMutablePointer<Int32> { general!.deltaCursor }
 
     /// A workspace for passes over instances shaped like `state`; `training` adds the dense batch buffer and
     /// allocates everything up front.
@@ -87,7 +89,8 @@ final class PassWorkspace: @unchecked Sendable {
                                  deltasT: take(n * L), hiddenGradT: take(m * L), hiddenGrad: take(R * mPad),
                                  csrValues: take(n * R), csrRowStart: rowStart, csrColumns: .allocate(capacity: max(1, n * R)),
                                  deltaStart: .allocate(capacity: n + 1),
-                                 deltaRow: .allocate(capacity: n * R + 8))  // + 8: compaction stores 8 rows at a time
+                                 deltaRow: .allocate(capacity: n * R + 8),  // + 8: compaction stores 8 rows at a time
+                                 deltaCursor: .allocate(capacity: max(1, n)))
     }
 
     deinit {
@@ -95,7 +98,7 @@ final class PassWorkspace: @unchecked Sendable {
         if let general {
             general.storage.deallocate()
             general.csrRowStart.deallocate(); general.csrColumns.deallocate()
-            general.deltaStart.deallocate(); general.deltaRow.deallocate()
+            general.deltaStart.deallocate(); general.deltaRow.deallocate(); general.deltaCursor.deallocate()
         }
     }
 }

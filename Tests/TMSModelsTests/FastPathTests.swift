@@ -175,6 +175,25 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBit(model: ModelKind) {
     #expect(split.bias == whole.bias)
 }
 
+@Test(arguments: [FastPathCase(model: .abs, n: 100, m: 40, p: 0.03, batchSize: 1024),
+                  FastPathCase(model: .reluOutput, n: 400, m: 30, p: 0.01, batchSize: 300),
+                  FastPathCase(model: .reluHidden, n: 64, m: 100, p: 0.3, batchSize: 200)])
+func theSparseOutputBackwardGivesTheSameBitsInRowBlocksOfAnySize(_ c: FastPathCase) {
+    // Blocks of 16 rows, an uneven 48, the shape's own choice, and the whole chunk as one block.
+    let (state, _) = c.makeState()
+    let sparse = PassPaths(inputs: .sparse, outputGradients: .sparse)
+    state.sparseOutputBlockRowsOverride = state.chunkRows
+    let loss = state.pass(computeGradients: true, paths: sparse)
+    let whole = state.gradients()
+    for rows in [16, 48, nil] as [Int?] {
+        state.sparseOutputBlockRowsOverride = rows
+        #expect(state.pass(computeGradients: true, paths: sparse) == loss)
+        let blocked = state.gradients()
+        #expect(blocked.W == whole.W && blocked.W2 == whole.W2 && blocked.bias == whole.bias,
+                "\(c.testDescription), blocks of \(rows ?? state.sparseOutputBlockRows) rows")
+    }
+}
+
 @Test(arguments: [(ModelKind.reluOutput, Float(0.02)), (.abs, 0.3), (.linear, 1)])
 func weightsAreBitIdenticalWhenBatchesAreSplitAcrossThreads(model: ModelKind, p: Float) throws {
     // One or three instances on up to four threads: batches of 3 chunks are shared between workers.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TMSCore
-import TMSModels
+@testable import TMSModels
 
 // Seeded statistical checks of every feature distribution (docs/models.md#feature-distributions). Bounds are ±5 standard deviations of
 // the binomial (or uniform-mean) spread, so a correct sampler fails one of them with probability < 1e-6.
@@ -236,4 +236,44 @@ func anticorrelatedPairsNeverCoOccurWithMarginalP(p: Float) {
     #expect(batch.rowStart == [0, 1, 1, 3])
     #expect(batch.columns == [1, 0, 2])
     #expect(batch.dense == rows)
+}
+
+/// The skip draw as one pass over the flat positions row·n + feature: the definition that
+/// `FeatureSampler.drawSkips` computes in two passes.
+private func oneSkipPass(_ sampler: FeatureSampler, batchSize: Int, p: Float, rng: inout RandomStream) -> SparseBatch {
+    let n = sampler.featureCount
+    var batch = SparseBatch(batchSize: batchSize, featureCount: n)
+    let logQ = log(1 - Double(p))
+    var position = rng.nextGeometricGap(logOneMinusP: logQ)
+    while position < batchSize * n {
+        let row = position / n
+        batch.columns.append(Int32(position - row * n))
+        batch.values.append(sampler.magnitude(&rng))
+        for r in (row + 1)...batchSize { batch.rowStart[r] += 1 }
+        position += 1 + rng.nextGeometricGap(logOneMinusP: logQ)
+    }
+    return batch
+}
+
+@Test(arguments: [(n: 100, batchSize: 1024, p: Float(0.03)), (7, 300, 0.01), (1, 50, 0.04), (400, 64, 0.001)])
+func skipDrawsInTwoPassesGiveTheOnePassBatchAndLeaveTheStreamAlike(n: Int, batchSize: Int, p: Float) {
+    for signed in [false, true] {
+        let sampler = FeatureSampler(featureCount: n, probability: [Float](repeating: p, count: n),
+                                     distribution: .independent, signed: signed)
+        // The guessed room, and a room of 1 that has to double many times.
+        for room in [nil, 1] as [Int?] {
+            var a = RandomStream(seed: 11), b = RandomStream(seed: 11)
+            let expected = oneSkipPass(sampler, batchSize: batchSize, p: p, rng: &a)
+            var got = SparseBatch(batchSize: batchSize, featureCount: n)
+            sampler.drawSkips(batchSize: batchSize, probability: p, into: &got, rng: &b, initialRoom: room)
+            #expect(got.rowStart == expected.rowStart && got.columns == expected.columns && got.values == expected.values,
+                    "n = \(n), B = \(batchSize), p = \(p), signed = \(signed), room \(room.map(String.init) ?? "guessed")")
+            #expect(a.next() == b.next())
+        }
+        // `sample` takes the two-pass draw for a single probability below the skip threshold.
+        var a = RandomStream(seed: 12), b = RandomStream(seed: 12)
+        let expected = oneSkipPass(sampler, batchSize: batchSize, p: p, rng: &a)
+        let sampled = sampler.sample(batchSize: batchSize, rng: &b)
+        #expect(sampled.rowStart == expected.rowStart && sampled.columns == expected.columns && sampled.values == expected.values)
+    }
 }
