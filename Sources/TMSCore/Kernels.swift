@@ -124,13 +124,18 @@ extension Kernels {
     /// (A mod 4 = 1 or 2), whose 1- and 2-wide tiles split the depth into even and odd chains.
     static func projectSingleChainOutputs(_ A: Int) -> Int { A % 4 == 1 || A % 4 == 2 ? A - A % 4 : A }
 
+    /// The environment variable that chooses the kernels (`TMS_KERNELS`), and its one value,
+    /// `eightLaneKernels` (`avx2`): the 8-lane kernels only. Unset or empty: the widest the processor has.
+    public static let kernelChoiceVariable = "TMS_KERNELS"
+    public static let eightLaneKernels = "avx2"
+
     /// Whether `project` and `accumulateOuterProducts` run 16 lanes wide, on `WideKernels` (module
     /// TMSCoreAVX512, compiled for AVX-512): on x86_64 Linux when /proc/cpuinfo lists `avx512f`, unless the
     /// environment sets `TMS_KERNELS=avx2`. The results are the same bits either way
     /// (docs/performance.md#avx-512-kernels).
     public static let usesWideVectors: Bool = {
         #if arch(x86_64) && os(Linux)
-        if ProcessInfo.processInfo.environment["TMS_KERNELS"] == "avx2" { return false }
+        if ProcessInfo.processInfo.environment[kernelChoiceVariable] == eightLaneKernels { return false }
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
         guard let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
         return flags.split(separator: " ").contains("avx512f")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TMSCore
 import TMSExperiments
 
 /// The `tms` command. Every failure, from a flag that does not parse to a training run that diverges, ends
@@ -36,7 +37,8 @@ struct TMS: ParsableCommand {
 /// `TMS_KERNELS`, the one environment setting of the kernels (docs/performance.md#avx-512-kernels): unset or
 /// empty for the widest vectors the processor has, `avx2` for the 8-lane kernels only (the same bits).
 func checkKernelChoice() throws {
-    guard let value = ProcessInfo.processInfo.environment["TMS_KERNELS"], !value.isEmpty, value != "avx2" else { return }
+    guard let value = ProcessInfo.processInfo.environment[Kernels.kernelChoiceVariable], !value.isEmpty,
+          value != Kernels.eightLaneKernels else { return }
     throw KernelChoiceError(value: value)
 }
 
@@ -44,7 +46,7 @@ func checkKernelChoice() throws {
 struct KernelChoiceError: Error, CustomStringConvertible {
     let value: String
     var description: String {
-        "TMS_KERNELS=\(value) is not a kernel choice; allowed: avx2 (the 8-lane kernels only), or unset (the widest the processor has)"
+        "\(Kernels.kernelChoiceVariable)=\(value) is not a kernel choice; allowed: \(Kernels.eightLaneKernels) (the 8-lane kernels only), or unset (the widest the processor has)"
     }
 }
 
