@@ -22,15 +22,36 @@ struct CSRView {
     let rowStart: UnsafePointer<Int32>
     let columns: UnsafePointer<Int32>
     let values: UnsafePointer<Float>
+    /// The row of each entry from `rowStart[0]` on (`listEntryRows`), when listed.
+    var entryRows: UnsafePointer<Int32>? = nil
 
     /// The view from row `r0` on.
     func rows(from r0: Int) -> CSRView { CSRView(rowStart: rowStart + r0, columns: columns, values: values) }
 
-    /// Calls `body(row, column, value)` for every entry of rows 0..<rows.
+    /// Calls `body(row, column, value)` for every entry of rows 0..<rows, in order. With `entryRows`, one
+    /// loop over the entries: the loop per row mispredicted its exit about once per row at a few non-zeros
+    /// per row (docs/performance.md#whole-job-fourth-pass).
     @inline(__always) func forEach(rows: Int, _ body: (Int, Int, Float) -> Void) {
+        if let entryRows {
+            let first = Int(rowStart[0])
+            for e in first..<Int(rowStart[rows]) { body(Int(entryRows[e &- first]), Int(columns[e]), values[e]) }
+            return
+        }
         for r in 0..<rows {
             for e in Int(rowStart[r])..<Int(rowStart[r + 1]) { body(r, Int(columns[e]), values[e]) }
         }
+    }
+
+    /// Writes the row of each entry of rows 0..<rows, from `rowStart[0]` on, to `out` (room for the entries
+    /// and one more), without a branch per row: a mark where each row after the first starts, then their
+    /// running count.
+    func listEntryRows(rows: Int, into out: UnsafeMutablePointer<Int32>) {
+        let first = Int(rowStart[0]), count = Int(rowStart[rows]) &- first
+        out.update(repeating: 0, count: count &+ 1)
+        var r = 1
+        while r < rows { out[Int(rowStart[r]) &- first] &+= 1; r &+= 1 }
+        var row: Int32 = 0
+        for k in 0..<count { row &+= out[k]; out[k] = row }
     }
 }
 
@@ -94,8 +115,11 @@ extension InstanceState {
                                csr: dense ? nil : compactToCSR(x, span, workspace: ws), scattered: false,
                                targets: x, targetStride: denseStride)
         }
-        let csr = batchCSR!.rows(from: span.r0), L = ws.laneStride, xT = ws.inputsT
-        csr.forEach(rows: span.rows) { r, i, v in xT[i * L + r] = v }
+        var csr = batchCSR!.rows(from: span.r0)
+        let L = ws.laneStride, xT = ws.inputsT
+        csr.listEntryRows(rows: span.rows, into: ws.entryRows)
+        csr.entryRows = UnsafePointer(ws.entryRows)
+        csr.forEach(rows: span.rows) { r, i, v in xT[i &* L &+ r] = v }
         return ChunkInputs(dense: dense ? UnsafePointer(xT) : nil, denseStride: L, csr: csr, scattered: true,
                            targets: UnsafePointer(xT), targetStride: L)
     }
@@ -105,7 +129,7 @@ extension InstanceState {
     func clearScatteredInputs(_ inputs: ChunkInputs, _ span: ChunkSpan, workspace ws: PassWorkspace) {
         guard inputs.scattered, let csr = inputs.csr else { return }
         let L = ws.laneStride, xT = ws.inputsT
-        csr.forEach(rows: span.rows) { r, i, _ in xT[i * L + r] = 0 }
+        csr.forEach(rows: span.rows) { r, i, _ in xT[i &* L &+ r] = 0 }
     }
 
     /// A dense chunk x [n][denseStride] as CSR rows in the workspace's CSR buffers.

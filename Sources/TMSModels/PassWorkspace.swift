@@ -14,6 +14,8 @@ final class PassWorkspace: @unchecked Sendable {
     let laneStride: Int
     /// [n][laneStride], zero between chunks: a CSR chunk scattered for the dense kernels or as loss targets.
     let inputsT: UnsafeMutablePointer<Float>
+    /// [n·R + 1]: the row of each entry of a CSR chunk scattered into `inputsT` (`CSRView.listEntryRows`).
+    let entryRows: UnsafeMutablePointer<Int32>
     /// One chunk's gradient block.
     let gradients: UnsafeMutablePointer<Float>
     /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely and
@@ -60,6 +62,7 @@ final class PassWorkspace: @unchecked Sendable {
         laneStride = L
         inputsT = .allocate(capacity: max(1, state.n * L))
         inputsT.initialize(repeating: 0, count: max(1, state.n * L))
+        entryRows = .allocate(capacity: state.n * R + 1)
         gradients = .allocate(capacity: state.gradientCount)
         gradients.initialize(repeating: 0, count: state.gradientCount)
         let n = state.n, m = state.m, fusesRows = n * m <= InstanceState.fusedModelLimit
@@ -94,7 +97,8 @@ final class PassWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        inputsT.deallocate(); gradients.deallocate(); fused.deallocate(); batch?.deallocate(); chunkBatch?.deallocate()
+        inputsT.deallocate(); entryRows.deallocate(); gradients.deallocate(); fused.deallocate()
+        batch?.deallocate(); chunkBatch?.deallocate()
         if let general {
             general.storage.deallocate()
             general.csrRowStart.deallocate(); general.csrColumns.deallocate()

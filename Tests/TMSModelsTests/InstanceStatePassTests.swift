@@ -195,3 +195,36 @@ func passAfterAnUpdateUsesTheUpdatedWeights(model: ModelKind) {
                                      importance: p.importanceDouble, batch: p.batchDouble)
     #expect(reference < before)
 }
+
+@Test func listedEntryRowsVisitTheEntriesOfTheRowLoopInItsOrder() {
+    // Rows with 0, 2, 0, 0, 3, 1, 0 entries; views from row 0 and from row 1, over all and some rows.
+    let counts = [0, 2, 0, 0, 3, 1, 0]
+    var rowStart: [Int32] = [0]
+    for c in counts { rowStart.append(rowStart.last! + Int32(c)) }
+    let columns: [Int32] = [4, 7, 1, 2, 9, 3]
+    let values: [Float] = [0.5, -1, 2, 0.25, 3, -0.75]
+    rowStart.withUnsafeBufferPointer { rs in columns.withUnsafeBufferPointer { cs in values.withUnsafeBufferPointer { vs in
+        let whole = CSRView(rowStart: rs.baseAddress!, columns: cs.baseAddress!, values: vs.baseAddress!)
+        for (from, rows) in [(0, 7), (1, 6), (0, 5), (2, 1), (3, 0)] {
+            let plain = whole.rows(from: from)
+            var listed = plain
+            let out = UnsafeMutablePointer<Int32>.allocate(capacity: columns.count + 1)
+            defer { out.deallocate() }
+            plain.listEntryRows(rows: rows, into: out)
+            listed.entryRows = UnsafePointer(out)
+            var expected: [(Int, Int, Float)] = [], got: [(Int, Int, Float)] = []
+            plain.forEach(rows: rows) { expected.append(($0, $1, $2)) }
+            listed.forEach(rows: rows) { got.append(($0, $1, $2)) }
+            #expect(got.map { $0.0 } == expected.map { $0.0 } && got.map { $0.1 } == expected.map { $0.1 }
+                    && got.map { $0.2 } == expected.map { $0.2 }, "rows \(from)..<\(from + rows)")
+        }
+    }}}
+    // The rows themselves, by hand: entries 0–1 in row 1, 2–4 in row 4, 5 in row 5.
+    let out = UnsafeMutablePointer<Int32>.allocate(capacity: 7)
+    defer { out.deallocate() }
+    rowStart.withUnsafeBufferPointer { rs in
+        CSRView(rowStart: rs.baseAddress!, columns: rs.baseAddress!, values: UnsafePointer(bitPattern: 4)!)
+            .listEntryRows(rows: 7, into: out)
+    }
+    #expect(Array(UnsafeBufferPointer(start: out, count: 6)) == [1, 1, 4, 4, 4, 5])
+}
