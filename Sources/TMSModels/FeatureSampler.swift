@@ -290,6 +290,7 @@ public struct FeatureSampler: Sendable {
     /// of the next draws, which otherwise overlap (only the positions' running sum joins them). The first
     /// pass has no branch but the loop's own; the second divides each position by n and counts the rows
     /// (docs/performance.md#whole-job-fourth-pass).
+    ///
     /// Needs `batch.rowStart` of `batchSize` + 1 entries and empty `columns` and `values`. `initialRoom`
     /// (tests) replaces the first guess of the number of non-zeros.
     func drawSkips(batchSize: Int, probability p: Float, into batch: inout SparseBatch, rng: inout RandomStream,
