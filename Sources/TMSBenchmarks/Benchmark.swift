@@ -112,9 +112,15 @@ public struct BenchmarkRow: Sendable, Codable {
     public let warmupSteps: Int
     public let timedSteps: Int
     public let threads: Int
+    /// The fastest run on all threads.
     public let instanceStepsPerSecond: Double
+    /// The fastest run on one thread.
     public let singleThreadInstanceStepsPerSecond: Double?
-    /// instance-steps/s on all threads ÷ on one thread.
+    /// Every run on all threads, in the order run (`instanceStepsPerSecond` is the largest).
+    public let everyRunInstanceStepsPerSecond: [Double]
+    /// Every run on one thread, in the order run (alternating with those on all threads).
+    public let everySingleThreadRunInstanceStepsPerSecond: [Double]
+    /// The fastest instance-steps/s on all threads ÷ the fastest on one thread.
     public let threadScaling: Double?
     public let flopsPerInstanceStep: Double
     public let flopFormula: String
@@ -136,22 +142,29 @@ public struct BenchmarkRow: Sendable, Codable {
     /// Our instance-steps/s ÷ PyTorch's.
     public var speedupOverPytorch: Double?
 
-    public init(configuration c: BenchmarkConfiguration, all: BenchmarkMeasurement, single: BenchmarkMeasurement?,
+    /// The row of the fastest of `all` (runs on all threads; at least one) and of `single` (runs on one
+    /// thread; empty when not measured). Memory and other processes' CPU are the most over every run.
+    public init(configuration c: BenchmarkConfiguration, all: [BenchmarkMeasurement], single: [BenchmarkMeasurement],
                 peakSingle: Double, peakAll: Double) {
+        precondition(!all.isEmpty, "a benchmark row needs at least one run on all threads")
+        let best = all.max { $0.instanceStepsPerSecond < $1.instanceStepsPerSecond }!
+        let bestSingle = single.max { $0.instanceStepsPerSecond < $1.instanceStepsPerSecond }
         configuration = c.name; title = c.title; model = c.config.model
         featureCount = c.config.featureCount; hiddenCount = c.config.hiddenCount
         instanceCount = c.config.instanceCount; batchSize = c.config.batchSize
-        warmupSteps = c.warmupSteps; timedSteps = c.timedSteps; threads = all.threads
-        instanceStepsPerSecond = all.instanceStepsPerSecond
-        singleThreadInstanceStepsPerSecond = single?.instanceStepsPerSecond
-        threadScaling = single.map { all.instanceStepsPerSecond / $0.instanceStepsPerSecond }
+        warmupSteps = c.warmupSteps; timedSteps = c.timedSteps; threads = best.threads
+        instanceStepsPerSecond = best.instanceStepsPerSecond
+        singleThreadInstanceStepsPerSecond = bestSingle?.instanceStepsPerSecond
+        everyRunInstanceStepsPerSecond = all.map(\.instanceStepsPerSecond)
+        everySingleThreadRunInstanceStepsPerSecond = single.map(\.instanceStepsPerSecond)
+        threadScaling = bestSingle.map { best.instanceStepsPerSecond / $0.instanceStepsPerSecond }
         flopsPerInstanceStep = c.flopsPerInstanceStep
         flopFormula = BenchmarkConfiguration.flopFormula
-        gflops = all.instanceStepsPerSecond * c.flopsPerInstanceStep / 1e9
+        gflops = best.instanceStepsPerSecond * c.flopsPerInstanceStep / 1e9
         peakGflopsSingleThread = peakSingle; peakGflopsAllThreads = peakAll
         fractionOfPeak = gflops / peakAll
-        peakMemoryBytes = [all.peakMemoryBytes, single?.peakMemoryBytes].compactMap { $0 }.max()
-        otherProcessesCores = [all.otherProcessesCores, single?.otherProcessesCores].compactMap { $0 }.max()
+        peakMemoryBytes = (all + single).compactMap(\.peakMemoryBytes).max()
+        otherProcessesCores = (all + single).compactMap(\.otherProcessesCores).max()
     }
 }
 

@@ -42,13 +42,33 @@ import TMSModels
                                    peakMemoryBytes: 10, otherProcessesCores: 0.05)
     let single = BenchmarkMeasurement(threads: 1, steps: 100, seconds: 1, instanceStepsPerSecond: 1_000_000,
                                       peakMemoryBytes: 30, otherProcessesCores: nil)
-    let row = BenchmarkRow(configuration: a, all: all, single: single, peakSingle: 2, peakAll: 4)
+    let row = BenchmarkRow(configuration: a, all: [all], single: [single], peakSingle: 2, peakAll: 4)
     #expect(row.gflops == 1.6)  // 2e6 · 800 / 1e9
     #expect(row.fractionOfPeak == 0.4)
     #expect(row.threadScaling == 2)
     #expect(row.peakMemoryBytes == 30 && row.otherProcessesCores == 0.05)
-    let alone = BenchmarkRow(configuration: a, all: all, single: nil, peakSingle: 2, peakAll: 4)
+    let alone = BenchmarkRow(configuration: a, all: [all], single: [], peakSingle: 2, peakAll: 4)
     #expect(alone.threadScaling == nil && alone.singleThreadInstanceStepsPerSecond == nil)
+    #expect(alone.everySingleThreadRunInstanceStepsPerSecond.isEmpty)
+}
+
+@Test func rowReportsTheFastestRunOfEachThreadCountAndTheMostMemoryAndDisturbanceOfAny() {
+    let a = BenchmarkConfiguration.standard(batchSize: 8)[0]  // 800 FLOPs per instance-step
+    func run(_ threads: Int, _ rate: Double, memory: Int?, other: Double?) -> BenchmarkMeasurement {
+        BenchmarkMeasurement(threads: threads, steps: 100, seconds: 100 * 10 / rate, instanceStepsPerSecond: rate,
+                             peakMemoryBytes: memory, otherProcessesCores: other)
+    }
+    let all = [run(2, 1_500_000, memory: 10, other: 0.02), run(2, 2_500_000, memory: 12, other: 0.01),
+               run(2, 2_000_000, memory: 40, other: nil)]
+    let single = [run(1, 1_000_000, memory: 30, other: 0.3), run(1, 800_000, memory: 5, other: 0)]
+    let row = BenchmarkRow(configuration: a, all: all, single: single, peakSingle: 2, peakAll: 4)
+    #expect(row.instanceStepsPerSecond == 2_500_000 && row.singleThreadInstanceStepsPerSecond == 1_000_000)
+    #expect(row.threadScaling == 2.5)
+    #expect(row.gflops == 2)  // 2.5e6 · 800 / 1e9
+    #expect(row.fractionOfPeak == 0.5)
+    #expect(row.everyRunInstanceStepsPerSecond == [1_500_000, 2_500_000, 2_000_000])
+    #expect(row.everySingleThreadRunInstanceStepsPerSecond == [1_000_000, 800_000])
+    #expect(row.peakMemoryBytes == 40 && row.otherProcessesCores == 0.3)
 }
 
 @Test func disturbanceWarningOnlyBelowEightyFivePercentScaling() {
