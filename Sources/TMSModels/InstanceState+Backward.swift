@@ -77,86 +77,17 @@ extension InstanceState {
 
     /// Output backward from the listed non-zero δ only: for each feature j, ∂D_j += Σ_r δ_rj h_r (held
     /// in registers across j's rows) and ∂h_r += δ_rj D_j. Writes `hiddenGrad` [R][mPad] (zeroed first);
-    /// needs row-major `hidden`.
-    ///
-    /// The rows go in blocks of `sparseOutputBlockRows`, so that the block's h and ∂h stay in L1 while
-    /// every feature's listed rows in the block are taken (a cursor per feature marks where its list
-    /// stands). h and ∂h of a whole 512-row chunk are 80 KB each, and one sweep over all rows per feature
-    /// waited on L2 (docs/performance.md#whole-job-fourth-pass). Every sum is the same chain as without
-    /// blocks: ∂D_j takes its rows in increasing order, carried from block to block in memory, and ∂h_r
-    /// its features in increasing order.
+    /// needs row-major `hidden`. `Kernels.sparseOutputBackward` does the work, in blocks of
+    /// `sparseOutputBlockRows` rows.
     private func sparseOutputBackward(rows R: Int, workspace ws: PassWorkspace, gradDecoderT: UnsafeMutablePointer<Float>) {
-        ws.hiddenGrad.update(repeating: 0, count: R * mPad)
-        // Up to 6 vectors (48 hidden units) per pass over the entries: 2 × 6 registers for ∂D_j and D_j.
-        let V = mPad / 8
-        let blockRows = sparseOutputBlockRows
-        var kv = 0
-        while kv < V {
-            let tv = min(6, V - kv)
-            for j in 0..<n { ws.deltaCursor[j] = ws.deltaStart[j] }
-            var b0 = 0
-            while b0 < R {
-                let b1 = min(R, b0 + blockRows)
-                switch tv {
-                case 6: sparseOutputGroup(6, kv, b1, ws, gradDecoderT)
-                case 5: sparseOutputGroup(5, kv, b1, ws, gradDecoderT)
-                case 4: sparseOutputGroup(4, kv, b1, ws, gradDecoderT)
-                case 3: sparseOutputGroup(3, kv, b1, ws, gradDecoderT)
-                case 2: sparseOutputGroup(2, kv, b1, ws, gradDecoderT)
-                default: sparseOutputGroup(1, kv, b1, ws, gradDecoderT)
-                }
-                b0 = b1
-            }
-            kv += tv
-        }
+        Kernels.sparseOutputBackward(features: n, rows: R, columns: mPad, blockRows: sparseOutputBlockRows,
+                                     hidden: ws.hidden, hiddenGrad: ws.hiddenGrad, deltas: ws.deltasT,
+                                     deltaStride: ws.laneStride, listStart: ws.deltaStart, listRows: ws.deltaRow,
+                                     cursor: ws.deltaCursor, weights: decoderT, gradient: gradDecoderT)
     }
 
     /// Rows per block of the sparse output backward: h and ∂h of a block in 40 KB, a multiple of 16, at
     /// least 16 (`abs` 100→40: 128 rows; 400→30 takes its 128-row chunks in one block). On the Xeon of
     /// docs/performance.md#whole-job-fourth-pass, blocks of 64 and 128 rows ran alike, 512 (none) slower.
     var sparseOutputBlockRows: Int { sparseOutputBlockRowsOverride ?? max(16, 40_960 / (8 * mPad) / 16 * 16) }
-
-    /// Hidden columns 8·kv ..< 8·(kv + tv) of the sparse output backward (tv ≤ 6), for each feature its
-    /// listed rows from its cursor up to (not including) row `end`. `@_transparent`, so that each case of
-    /// the caller's switch is compiled with `tv` a constant.
-    @_transparent
-    private func sparseOutputGroup(_ tv: Int, _ kv: Int, _ end: Int, _ ws: PassWorkspace, _ gradDecoderT: UnsafeMutablePointer<Float>) {
-        let zero = SIMD8<Float>.zero
-        let h = ws.hidden, dh = ws.hiddenGrad, deltaStart = ws.deltaStart, deltaRow = ws.deltaRow, cursor = ws.deltaCursor
-        let stride = ws.laneStride
-        @inline(__always) func load8(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> { Kernels.load8(p, i) }
-        @inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) { Kernels.store8(v, p, i) }
-        for j in 0..<n {
-            var e = Int(cursor[j])
-            let e1 = Int(deltaStart[j &+ 1])
-            if e == e1 || Int(deltaRow[e]) >= end { continue }
-            let deltas = ws.deltasT + j &* stride
-            let g = gradDecoderT + (j &* mPad &+ 8 &* kv), w = decoderT + (j &* mPad &+ 8 &* kv)
-            var a0 = load8(g, 0), a1 = tv > 1 ? load8(g, 8) : zero, a2 = tv > 2 ? load8(g, 16) : zero
-            var a3 = tv > 3 ? load8(g, 24) : zero, a4 = tv > 4 ? load8(g, 32) : zero, a5 = tv > 5 ? load8(g, 40) : zero
-            let w0 = load8(w, 0), w1 = tv > 1 ? load8(w, 8) : zero, w2 = tv > 2 ? load8(w, 16) : zero
-            let w3 = tv > 3 ? load8(w, 24) : zero, w4 = tv > 4 ? load8(w, 32) : zero, w5 = tv > 5 ? load8(w, 40) : zero
-            var r = Int(deltaRow[e])
-            repeat {
-                let d = SIMD8<Float>(repeating: deltas[r])
-                let hp = h + (r &* mPad &+ 8 &* kv), gp = dh + (r &* mPad &+ 8 &* kv)
-                a0 = a0.addingProduct(d, load8(hp, 0)); store8(load8(gp, 0).addingProduct(d, w0), gp, 0)
-                if tv > 1 { a1 = a1.addingProduct(d, load8(hp, 8)); store8(load8(gp, 8).addingProduct(d, w1), gp, 8) }
-                if tv > 2 { a2 = a2.addingProduct(d, load8(hp, 16)); store8(load8(gp, 16).addingProduct(d, w2), gp, 16) }
-                if tv > 3 { a3 = a3.addingProduct(d, load8(hp, 24)); store8(load8(gp, 24).addingProduct(d, w3), gp, 24) }
-                if tv > 4 { a4 = a4.addingProduct(d, load8(hp, 32)); store8(load8(gp, 32).addingProduct(d, w4), gp, 32) }
-                if tv > 5 { a5 = a5.addingProduct(d, load8(hp, 40)); store8(load8(gp, 40).addingProduct(d, w5), gp, 40) }
-                e &+= 1
-                // deltaRow holds n·R + 8 rows, so the row after a feature's last is readable.
-                r = Int(deltaRow[e])
-            } while e < e1 && r < end
-            cursor[j] = Int32(truncatingIfNeeded: e)
-            store8(a0, g, 0)
-            if tv > 1 { store8(a1, g, 8) }
-            if tv > 2 { store8(a2, g, 16) }
-            if tv > 3 { store8(a3, g, 24) }
-            if tv > 4 { store8(a4, g, 32) }
-            if tv > 5 { store8(a5, g, 40) }
-        }
-    }
 }
