@@ -21,39 +21,73 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     }
 }
 
-/// Runs `body(worker, index)` for every index of `order` on up to `threads` workers, which claim the
-/// indices one at a time in the order given (so put the costliest first): the longest-processing-time-first
-/// rule, which leaves the workers at most about one short item apart at the end, where a fixed split of
-/// items of unequal cost leaves one worker idle for the difference. `worker` (0 ..< workers) names the
-/// claiming worker, for per-worker scratch. Deterministic in the same way as `parallelFor`, provided the
-/// result of an index does not depend on which worker runs it.
-public func parallelForClaiming(_ order: [Int], threads: Int, _ body: (_ worker: Int, _ index: Int) -> Void) {
+/// Runs `body(worker, index, piece)` for pieces 0 ..< `pieces` of every index of `order` on up to `threads`
+/// workers. The pieces of one index run one after another, in order, never two at once; workers claim the
+/// first waiting index in line, and an index goes back to the end of the line after each piece. So all
+/// indices advance together and the workers finish at most about one piece apart, where whole indices of
+/// equal cost on cores of unequal speed (a shared host) leave one worker idle for up to an index's cost
+/// (docs/performance.md#whole-job-sixth-pass). A worker with nothing to claim while pieces are running
+/// waits for them. Deterministic in the same way as `parallelFor`, provided the result of a piece depends
+/// only on its index's earlier pieces, not on the worker.
+public func parallelForPieces(_ order: [Int], pieces: Int, threads: Int,
+                              _ body: (_ worker: Int, _ index: Int, _ piece: Int) -> Void) {
+    precondition(pieces > 0, "pieces must be positive")
     let workers = max(1, min(threads, order.count))
     if workers == 1 {
-        for i in order { body(0, i) }
+        for i in order { for k in 0..<pieces { body(0, i, k) } }
         return
     }
-    let next = ClaimCounter()
+    let line = PieceLine(order)
     withoutActuallyEscaping(body) { body in
         let box = UncheckedSendableBox(body)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            while true {
-                let k = next.claim()
-                guard k < order.count else { return }
-                box.value(w, order[k])
+            while let (i, k) = line.claim() {
+                box.value(w, i, k)
+                line.finish(i, piece: k, of: pieces)
             }
         }
     }
 }
 
-/// A counter that hands out 0, 1, 2, … to concurrent callers.
-final class ClaimCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func claim() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        value += 1
-        return value - 1
+/// The line of `parallelForPieces`: indices waiting for their next piece, and how many are unfinished.
+final class PieceLine: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: Queue
+    private var unfinished: Int
+
+    init(_ order: [Int]) {
+        waiting = Queue(order.map { ($0, 0) })
+        unfinished = order.count
+    }
+
+    /// The next (index, piece), waiting while every unfinished index is running; nil when all are done.
+    func claim() -> (Int, Int)? {
+        condition.lock(); defer { condition.unlock() }
+        while true {
+            if let next = waiting.popFirst() { return next }
+            if unfinished == 0 { return nil }
+            condition.wait()
+        }
+    }
+
+    /// Puts `index` back in line for its next piece, or counts it finished; wakes the waiting workers.
+    func finish(_ index: Int, piece: Int, of pieces: Int) {
+        condition.lock(); defer { condition.unlock() }
+        if piece + 1 < pieces { waiting.append((index, piece + 1)) } else { unfinished -= 1 }
+        condition.broadcast()
+    }
+
+    /// A first-in, first-out line of (index, piece).
+    struct Queue {
+        private var items: [(Int, Int)]
+        private var head = 0
+        init(_ items: [(Int, Int)]) { self.items = items }
+        mutating func popFirst() -> (Int, Int)? {
+            guard head < items.count else { return nil }
+            head += 1
+            return items[head - 1]
+        }
+        mutating func append(_ item: (Int, Int)) { items.append(item) }
     }
 }
 

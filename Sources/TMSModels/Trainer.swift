@@ -251,8 +251,9 @@ private final class SlotTimes: @unchecked Sendable {
 ///
 /// Workers claim slots (instance × seed) one at a time and run several steps of each per claim (a dispatch
 /// costs ~10–25 µs, more than a step of a small model), the slots that took longest in the previous chunk
-/// of steps first (`parallelForClaiming`): slots differ in cost (density, size), and a fixed split left one
-/// worker idle for the difference at the end of every chunk. When slots are fewer than threads and a batch has
+/// of steps first: slots differ in cost (density, size), and a fixed split left one worker idle for the
+/// difference at the end of every chunk. Each slot's steps of a chunk are cut into pieces that go back in
+/// line (`parallelForPieces`), so that two cores of unequal speed also finish together. When slots are fewer than threads and a batch has
 /// several chunks, each step is split instead: every slot samples its batch, workers share the (slot,
 /// chunk) pairs, and each slot sums its chunk gradients in chunk order and updates. Both ways do the same
 /// arithmetic (see `InstanceState`), so the weights never depend on the thread count.
@@ -288,12 +289,15 @@ private struct Stepper {
             // Costliest first; equal costs (the first chunk) in slot order.
             let seconds = times.seconds
             let order = (0..<slots).sorted { seconds[$0] > seconds[$1] || (seconds[$0] == seconds[$1] && $0 < $1) }
-            parallelForClaiming(order, threads: workers) { w, s in
+            for s in 0..<slots { seconds[s] = 0 }
+            let pieces = piecesPerSlot(steps: end - step)
+            parallelForPieces(order, pieces: pieces, threads: workers) { w, s, k in
                 let records = shared.value
                 let state = states[s]
                 let byChunk = state.drawsTrainingChunks
                 let start = monotonicSeconds()
-                for t in step..<end where records.failedStep[s] == nil {
+                let from = step + (end - step) * k / pieces, to = step + (end - step) * (k + 1) / pieces
+                for t in from..<to where records.failedStep[s] == nil {
                     if byChunk {
                         finish(slot: s, step: t, loss: state.passDrawingChunks(workspace: workspaces[w]), records)
                         continue
@@ -301,7 +305,7 @@ private struct Stepper {
                     state.sampleTrainingBatch(workspace: workspaces[w])
                     finish(slot: s, step: t, loss: state.pass(computeGradients: true, workspace: workspaces[w]), records)
                 }
-                seconds[s] = monotonicSeconds() - start
+                seconds[s] += monotonicSeconds() - start
             }
             return
         }
@@ -319,6 +323,14 @@ private struct Stepper {
                 if shared.value.failedStep[s] == nil { finish(slot: s, step: t, loss: states[s].finishSplitPass(), shared.value) }
             }
         }
+    }
+
+    /// Pieces each slot's steps of a chunk are cut into, so that every worker claims about 16 pieces per
+    /// chunk (4 for 8 slots on 2 workers, 1 from 32 slots on), never more pieces than steps.
+    func piecesPerSlot(steps: Int) -> Int {
+        let slots = states.count
+        guard workers > 1 else { return 1 }
+        return max(1, min(steps, (16 * workers + slots - 1) / slots))
     }
 
     /// After a pass of slot `s` at step `t`: stop on a non-finite loss, else update and record the loss.
