@@ -53,9 +53,9 @@ extension Kernels {
                                                   hiddenGrad: dh, deltas: deltas, deltaStride: ds, listStart: listStart,
                                                   listRows: listRows, cursor: cursor, weights: w, gradient: g)
                 } else {
-                    let args = SparseOutputArguments(n: n, c0: c0, stride: C, end: b1, h: h, dh: dh, deltas: deltas,
-                                                     ds: ds, listStart: listStart, listRows: listRows, cursor: cursor,
-                                                     w: w, g: g)
+                    let args = WideKernels.SparseOutputArguments(n: n, c0: c0, stride: C, end: b1, h: h, dh: dh,
+                                                                 deltas: deltas, ds: ds, listStart: listStart,
+                                                                 listRows: listRows, cursor: cursor, w: w, g: g)
                     switch count / 8 {
                     case 6: sparseOutputGroup(6, args)
                     case 5: sparseOutputGroup(5, args)
@@ -71,20 +71,11 @@ extension Kernels {
         }
     }
 
-    /// The arguments of one group and block of `sparseOutputBackward`.
-    struct SparseOutputArguments {
-        let n, c0, stride, end: Int
-        let h: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>
-        let deltas: UnsafePointer<Float>, ds: Int
-        let listStart, listRows: UnsafePointer<Int32>, cursor: UnsafeMutablePointer<Int32>
-        let w: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>
-    }
-
     /// Columns c0 ..< c0 + 8·tv (tv ≤ 6) of `sparseOutputBackward`, for each feature its listed rows from its
     /// cursor up to (not including) row `end`. `@_transparent`, so that each case of the caller's switch is
     /// compiled with `tv` a constant (`@inline(__always)` once left one copy testing `tv` in the inner loop).
     @_transparent
-    static func sparseOutputGroup(_ tv: Int, _ x: SparseOutputArguments) {
+    static func sparseOutputGroup(_ tv: Int, _ x: WideKernels.SparseOutputArguments) {
         let zero = SIMD8<Float>.zero
         let h = x.h, dh = x.dh, listStart = x.listStart, listRows = x.listRows, cursor = x.cursor
         let stride = x.stride, c0 = x.c0, end = x.end

@@ -25,7 +25,7 @@ extension WideKernels {
                                          weights w: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>) {
         precondition(count % 8 == 0 && count > 0 && count <= 96, "a group has 8 to 96 columns, a multiple of 8")
         let x = SparseOutputArguments(n: n, c0: c0, stride: stride, end: end, h: h, dh: dh, deltas: deltas, ds: ds,
-                          listStart: listStart, listRows: listRows, cursor: cursor, w: w, g: g)
+                                      listStart: listStart, listRows: listRows, cursor: cursor, w: w, g: g)
         switch (count / 16, count % 16 != 0) {
         case (6, _): sparseOutputTile(6, false, x)
         case (5, true): sparseOutputTile(5, true, x)
@@ -42,13 +42,22 @@ extension WideKernels {
         }
     }
 
-    /// The arguments of `sparseOutputGroup` (for its tiles).
-    struct SparseOutputArguments {
-        let n, c0, stride, end: Int
-        let h: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>
-        let deltas: UnsafePointer<Float>, ds: Int
-        let listStart, listRows: UnsafePointer<Int32>, cursor: UnsafeMutablePointer<Int32>
-        let w: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>
+    /// The arguments of one column group and row block of the sparse output backward, for the tiles of
+    /// `sparseOutputGroup` and of TMSCore's 8-lane `Kernels.sparseOutputGroup`.
+    public struct SparseOutputArguments {
+        public let n, c0, stride, end: Int
+        public let h: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>
+        public let deltas: UnsafePointer<Float>, ds: Int
+        public let listStart, listRows: UnsafePointer<Int32>, cursor: UnsafeMutablePointer<Int32>
+        public let w: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>
+
+        public init(n: Int, c0: Int, stride: Int, end: Int, h: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>,
+                    deltas: UnsafePointer<Float>, ds: Int, listStart: UnsafePointer<Int32>, listRows: UnsafePointer<Int32>,
+                    cursor: UnsafeMutablePointer<Int32>, w: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>) {
+            self.n = n; self.c0 = c0; self.stride = stride; self.end = end; self.h = h; self.dh = dh
+            self.deltas = deltas; self.ds = ds; self.listStart = listStart; self.listRows = listRows
+            self.cursor = cursor; self.w = w; self.g = g
+        }
     }
 
     /// `tw` (0…6) vectors of 16 columns, then one of 8 if `half`. `@_transparent` as `projectTile`.
