@@ -253,10 +253,11 @@ private final class SlotTimes: @unchecked Sendable {
 /// costs ~10–25 µs, more than a step of a small model), the slots that took longest in the previous chunk
 /// of steps first: slots differ in cost (density, size), and a fixed split left one worker idle for the
 /// difference at the end of every chunk. Each slot's steps of a chunk are cut into pieces that go back in
-/// line (`parallelForPieces`), so that two cores of unequal speed also finish together. When slots are fewer than threads and a batch has
-/// several chunks, each step is split instead: every slot samples its batch, workers share the (slot,
-/// chunk) pairs, and each slot sums its chunk gradients in chunk order and updates. Both ways do the same
-/// arithmetic (see `InstanceState`), so the weights never depend on the thread count.
+/// line (`parallelForPieces`), so that two cores of unequal speed also finish together. When slots are
+/// fewer than threads and a batch has several chunks, each step is split instead: every slot samples its
+/// batch, workers share the (slot, chunk) pairs, and each slot sums its chunk gradients in chunk order and
+/// updates. Both ways do the same arithmetic (see `InstanceState`), so the weights never depend on the
+/// thread count.
 private struct Stepper {
     let states: [InstanceState]
     let config: TrainingConfig

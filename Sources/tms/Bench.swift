@@ -17,8 +17,8 @@ struct Bench: ParsableCommand {
         1-S = 1…0.001; C 400→30, 8 instances, p = 0.01; D abs 100→40, 8 instances, p = 0.03; E 2→1, 400 \
         instances (a 20×20 phase grid); F 400→30, 8 instances, p = 1. Each is trained for a fixed number of \
         steps after a warm-up, on all threads and on one, alternating, --repeats times each; the fastest run \
-        of each is reported (the host's slow phases only ever slow a run down). Whole processes (wall clock of a child process, \
-        start to exit, everything a user waits for): T `tms train` 400→30, 8 instances, p = 0.01, 1,500 \
+        of each is reported (the host's slow phases only ever slow a run down). Whole processes (wall clock \
+        of a child process, start to exit, everything a user waits for): T `tms train` 400→30, 8 instances, p = 0.01, 1,500 \
         steps, default importance 0.9 (train, final evaluation, report, write); S `tms sae --no-report` on \
         T's run (8 SAEs of 120 latents, 500 steps); U `tms train` with its defaults (5→2, 10 instances), \
         5,000 steps, with report. Whole processes are timed best of --repeats; with --compare pytorch, T and U \
