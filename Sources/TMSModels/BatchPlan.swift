@@ -20,6 +20,14 @@ import TMSCore
 ///   sparse output path is ~5× cheaper at 2–5 % δ density but loses at 14 % (factor 0.1 beat 0.3 by ~10 %);
 ///   for `abs` 100→40 at p = 0.03 it still wins at 17–22 % (0.3 beat 0.1 by ~10 %), its dense output side
 ///   being two separate products. Without an output ReLU every δ is non-zero: always dense.
+/// - the Gram path (`gramProducts`, InstanceState+Gram.swift) for tied models on skip-drawn CSR batches
+///   when `gramPays`: per feature, 2·n·m + 10·B·k < 2·B·m. The left side is its two n²·m products per batch
+///   and its 2·k·n multiply-adds per row of k non-zeros, weighted ×5: each non-zero streams a row of G and
+///   a row of δ through L1, where the general kernels' ~2–3·n·m multiply-adds per row run near the FMA peak.
+///   Fitted to one-thread runs of 4 instances, 500–2,000 steps on the AVX-512 Xeon
+///   (docs/performance.md#gram-path): 400→30 takes 1.71–1.80 s → 1.28 s at p = 0.001–0.002, the same
+///   (1.80 → 1.84) at p = 0.01, which the rule leaves on the general kernels, and 1.98 → 2.28 at p = 0.02;
+///   100→20 takes 1.70 → 0.89 s at p = 0.01 and 2.19 → 1.35 s at p = 0.03.
 struct BatchPlan: Sendable, Equatable {
     /// How the sampler draws a batch (this decides the values a seed gives).
     enum Drawing: Sendable, Equatable {
@@ -45,6 +53,9 @@ struct BatchPlan: Sendable, Equatable {
     let fusedKernel: Bool
     /// The δ density below which the sparse output backward is tried (0: never).
     let denseOutputGradientDensity: Double
+    /// Whether CSR passes take the Gram path: y = act(G x + b) with G = WᵀW, and ∂W = W (A + Aᵀ) with
+    /// A = Σ_rows x δᵀ, in place of h = W x, y = act(Wᵀh + b) and the output backward (docs/models.md#gram-path).
+    let gramProducts: Bool
 
     /// The drawing for independent or paired features with these probabilities.
     static func drawing(distribution: FeatureDistribution, probability: [Float]) -> Drawing {
@@ -53,9 +64,10 @@ struct BatchPlan: Sendable, Equatable {
         return first >= skipBelow ? .lanes : .skips
     }
 
-    /// The plan for `model` with n features and m hidden units whose sampler draws batches by `drawing`
-    /// (`uniformProbability`: the common probability of independent features, if there is one).
-    init(model: ModelKind, featureCount n: Int, hiddenCount m: Int, drawing: Drawing, uniformProbability: Float?) {
+    /// The plan for `model` with n features and m hidden units whose sampler draws batches of `batchSize`
+    /// rows by `drawing` (`uniformProbability`: the common probability of independent features, if there is one).
+    init(model: ModelKind, featureCount n: Int, hiddenCount m: Int, batchSize: Int, drawing: Drawing,
+         uniformProbability: Float?) {
         let mPad = Double(roundUp(m, toMultipleOf: 8)), tiny = n * m <= Self.tinyModelSize
         self.drawing = drawing
         denseInputDensity = tiny ? 0 : 0.4 * Double(m) / mPad
@@ -66,6 +78,15 @@ struct BatchPlan: Sendable, Equatable {
         case .skips: denseTrainingBatches = Double(uniformProbability ?? 1) >= denseInputDensity
         case .pairs: denseTrainingBatches = false
         }
+        gramProducts = model.isTied && !model.hasHiddenReLU && !tiny && drawing == .skips && !denseTrainingBatches
+            && Self.gramPays(featureCount: n, hiddenCount: m, batchSize: batchSize,
+                             nonZerosPerRow: Double(uniformProbability ?? 1) * Double(n))
+    }
+
+    /// Whether the Gram path costs less than the general kernels for a tied n→m model on batches of
+    /// `batchSize` rows with `nonZerosPerRow` non-zero inputs each (per feature: 2·n·m + 10·B·k < 2·B·m).
+    static func gramPays(featureCount n: Int, hiddenCount m: Int, batchSize B: Int, nonZerosPerRow k: Double) -> Bool {
+        2 * Double(n * m) + 10 * Double(B) * k < 2 * Double(B * m)
     }
 
     /// Whether a CSR batch with `nonZeros` of `entries` values takes the dense input kernels.

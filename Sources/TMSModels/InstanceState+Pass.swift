@@ -18,6 +18,9 @@ struct PassPaths: Sendable {
     /// Whether the fused kernel sums gradients block by block (true) or vector by vector (false); the same
     /// sums either way, bit for bit. Nil: by `InstanceState.sumsByBlock`.
     var fusedBlockSums: Bool? = nil
+    /// Whether CSR passes of an instance with the Gram path take it (nil or true) or the general kernels
+    /// (false).
+    var gram: Bool? = nil
     static let automatic = PassPaths()
 }
 
@@ -49,19 +52,31 @@ extension InstanceState {
     func pass(computeGradients: Bool, workspace: PassWorkspace? = nil, paths: PassPaths = .automatic) -> Double {
         let ws = workspace ?? defaultWorkspace
         let B = currentBatchSize
-        let inputsDense = usesDenseInputs(paths)
+        let inputsDense = usesDenseInputs(paths), gramPass = usesGramPath(paths)
         if computeGradients { gradientBlock.update(repeating: 0, count: gradientCount) }
+        if computeGradients && gramPass { pairSums!.update(repeating: 0, count: n * nPad) }
         var total = 0.0
         var deltas = 0
         withCurrentCSR { csr in
             for c in 0..<chunkCount(batchSize: B) {
-                total += runChunk(c, batchSize: B, inputsDense: inputsDense, paths: paths,
-                                  gradientBlock: computeGradients ? ws.gradients : nil, workspace: ws, csr: csr)
+                let grads = computeGradients ? ws.gradients : nil
+                if gramPass {
+                    let span = ChunkSpan(chunk: c, chunkRows: chunkRows, batchSize: B, featureCount: n)
+                    ws.prepareGramBuffers()
+                    total += gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: grads, deltas: ws.gramDeltas!,
+                                       pairs: pairSums, workspace: ws)
+                } else {
+                    total += runChunk(c, batchSize: B, inputsDense: inputsDense, paths: paths, gradientBlock: grads,
+                                      workspace: ws, csr: csr)
+                }
                 deltas += lastDeltaCount
                 if computeGradients { Kernels.add(gradientCount, ws.gradients, into: gradientBlock) }
             }
         }
-        if computeGradients { recordOutputGradientDensity(deltas, batchSize: B) }
+        if computeGradients {
+            if gramPass { finishGramGradient() }
+            recordOutputGradientDensity(deltas, batchSize: B)
+        }
         return total / Double(B * n)
     }
 
@@ -103,10 +118,17 @@ extension InstanceState {
     func passChunkOfSplitBatch(_ c: Int, workspace: PassWorkspace) {
         let B = currentBatchSize
         let block = chunkGradients! + c * gradientCount
-        let inputsDense = usesDenseInputs(.automatic)
+        let inputsDense = usesDenseInputs(.automatic), gramPass = usesGramPath(.automatic)
         withCurrentCSR { csr in
-            chunkLosses[c] = runChunk(c, batchSize: B, inputsDense: inputsDense, paths: .automatic,
-                                      gradientBlock: block, workspace: workspace, csr: csr)
+            if gramPass {
+                let span = ChunkSpan(chunk: c, chunkRows: chunkRows, batchSize: B, featureCount: n)
+                chunkLosses[c] = gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: block,
+                                           deltas: splitDeltas! + span.r0 * nPad, pairs: nil,
+                                           workspace: workspace)
+            } else {
+                chunkLosses[c] = runChunk(c, batchSize: B, inputsDense: inputsDense, paths: .automatic,
+                                          gradientBlock: block, workspace: workspace, csr: csr)
+            }
         }
         chunkDeltaCounts[c] = lastDeltaCount
     }
@@ -125,6 +147,10 @@ extension InstanceState {
             deltas += chunkDeltaCounts[c]
             Kernels.add(gradientCount, chunkGradients! + c * gradientCount, into: gradientBlock)
         }
+        if usesGramPath(.automatic) {
+            withCurrentCSR { sumGramPairsOfSplitBatch($0!, rows: B) }
+            finishGramGradient()
+        }
         recordOutputGradientDensity(deltas, batchSize: B)
         return total / Double(B * n)
     }
@@ -138,7 +164,7 @@ extension InstanceState {
     }
 
     /// Runs `body` with raw views of the CSR batch (nil when the dense buffer holds the current batch).
-    private func withCurrentCSR(_ body: (CSRView?) -> Void) {
+    func withCurrentCSR(_ body: (CSRView?) -> Void) {
         if denseBatchIsCurrent { body(nil); return }
         csrBatch.rowStart.withUnsafeBufferPointer { rs in
         csrBatch.columns.withUnsafeBufferPointer { cols in

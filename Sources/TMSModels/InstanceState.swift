@@ -9,7 +9,8 @@ import TMSCore
 /// - `encoder` [n][mPad]: row i is feature i's encoder direction (tied: W_i; `abs`: column i of W₁).
 /// - `decoderT` [n][mPad]: row i is feature i's decoder direction (tied: the same buffer as `encoder`;
 ///   `abs`: row i of W₂).
-/// - `decoder` [m][nPad]: a copy of `decoderT` transposed, refreshed after every update.
+/// - `decoder` [m][nPad]: a copy of `decoderT` transposed, refreshed after every update (with G = WᵀW on
+///   the Gram path).
 /// - `bias` [nPad].
 /// Gradients use the same layouts in one contiguous block [encoder | decoderT (untied) | bias], so for tied
 /// models the encoder and decoder contributions land in one buffer, and a chunk's gradient block is summed
@@ -26,6 +27,13 @@ final class InstanceState: @unchecked Sendable {
     let sampler: FeatureSampler
     /// How this instance's batches are drawn and passed, decided once.
     let plan: BatchPlan
+    /// Whether CSR passes take the Gram path (`plan.gramProducts`, or as the creator forced it), with its
+    /// buffers: `gram` G = WᵀW [n][nPad] (refreshed with `decoder`), `pairSums` A = Σ_rows x δᵀ [n][nPad]
+    /// (then A + Aᵀ), `gramProduct` W (A + Aᵀ) [m][nPad]; nil without it.
+    let gramProducts: Bool
+    let gram, pairSums, gramProduct: UnsafeMutablePointer<Float>?
+    /// δ of every row of a split batch [B][nPad] on the Gram path (allocated by `prepareSplitBatch`).
+    private(set) var splitDeltas: UnsafeMutablePointer<Float>?
     var dataStream: RandomStream
     /// Adam step count t (1-based after the first update), β₁ᵗ and β₂ᵗ, and the betas they were built from.
     var adamStep = 0
@@ -78,13 +86,25 @@ final class InstanceState: @unchecked Sendable {
     private var ownWorkspace: PassWorkspace?
 
     init(model: ModelKind, featureCount n: Int, hiddenCount m: Int, importance: [Float],
-         sampler: FeatureSampler, dataStream: RandomStream, W: [Float], W2: [Float]?, bias b: [Float], batchSize: Int) {
+         sampler: FeatureSampler, dataStream: RandomStream, W: [Float], W2: [Float]?, bias b: [Float], batchSize: Int,
+         gramProducts forced: Bool? = nil) {
         self.model = model
         self.n = n; self.m = m
         mPad = roundUp(m, toMultipleOf: 8); nPad = roundUp(n, toMultipleOf: 16)
         self.sampler = sampler
-        plan = BatchPlan(model: model, featureCount: n, hiddenCount: m, drawing: sampler.drawing,
+        plan = BatchPlan(model: model, featureCount: n, hiddenCount: m, batchSize: batchSize, drawing: sampler.drawing,
                          uniformProbability: sampler.uniformProbability)
+        precondition(forced != true || (model.isTied && !model.hasHiddenReLU), "the Gram path needs a tied model without a hidden ReLU")
+        gramProducts = forced ?? plan.gramProducts
+        if gramProducts {
+            let square = n * nPad
+            gram = .allocate(capacity: square); pairSums = .allocate(capacity: square)
+            gramProduct = .allocate(capacity: m * nPad)
+            gram!.initialize(repeating: 0, count: square); pairSums!.initialize(repeating: 0, count: square)
+            gramProduct!.initialize(repeating: 0, count: m * nPad)
+        } else {
+            gram = nil; pairSums = nil; gramProduct = nil
+        }
         self.dataStream = dataStream
         csrBatch = SparseBatch(batchSize: batchSize, featureCount: n)
         trainingBatchSize = batchSize
@@ -117,6 +137,7 @@ final class InstanceState: @unchecked Sendable {
         storage.deallocate()
         ownDenseInputs?.deallocate()
         chunkGradients?.deallocate()
+        gram?.deallocate(); pairSums?.deallocate(); gramProduct?.deallocate(); splitDeltas?.deallocate()
     }
 
     /// The row stride of a batch-lane buffer of `rows` rows: rounded up to 16, plus 16 so that consecutive
@@ -206,6 +227,10 @@ final class InstanceState: @unchecked Sendable {
             chunkGradients = .allocate(capacity: chunks * gradientCount)
             chunkLosses = [Double](repeating: 0, count: chunks)
             chunkDeltaCounts = [Int](repeating: 0, count: chunks)
+            if gramProducts {
+                splitDeltas?.deallocate()
+                splitDeltas = .allocate(capacity: chunks * chunkRows * nPad)
+            }
         }
         return chunkGradients!
     }
@@ -255,5 +280,6 @@ final class InstanceState: @unchecked Sendable {
             let row = decoderT + i * mPad
             for k in 0..<m { decoder[k * nPad + i] = row[k] }
         }
+        refreshGram()
     }
 }

@@ -18,6 +18,13 @@ final class PassWorkspace: @unchecked Sendable {
     let entryRows: UnsafeMutablePointer<Int32>
     /// One chunk's gradient block.
     let gradients: UnsafeMutablePointer<Float>
+    /// The Gram path's row target [nPad], zero between rows (InstanceState+Gram.swift).
+    let gramTarget: UnsafeMutablePointer<Float>
+    /// The Gram path's chunk buffers (`prepareGramBuffers`): δ of the chunk's rows [rows][nPad], and its
+    /// non-zero inputs grouped by feature (`pairStart` [n + 1], `pairRow` and `pairValue` [n·rows]).
+    private(set) var gramDeltas: UnsafeMutablePointer<Float>?
+    private(set) var pairStart, pairRow: UnsafeMutablePointer<Int32>?
+    private(set) var pairValue: UnsafeMutablePointer<Float>?
     /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely and
     /// are not drawn chunk by chunk).
     let batch: UnsafeMutablePointer<Float>?
@@ -65,6 +72,8 @@ final class PassWorkspace: @unchecked Sendable {
         entryRows = .allocate(capacity: state.n * R + 1)
         gradients = .allocate(capacity: state.gradientCount)
         gradients.initialize(repeating: 0, count: state.gradientCount)
+        gramTarget = .allocate(capacity: state.nPad)
+        gramTarget.initialize(repeating: 0, count: state.nPad)
         let n = state.n, m = state.m, fusesRows = n * m <= InstanceState.fusedModelLimit
         let fusedCount = fusesRows ? 2 * n + m + 2 * n * m + InstanceState.blockVectors(n: n, m: m) * (2 * m + n) : 1
         fused = .allocate(capacity: fusedCount)
@@ -76,6 +85,16 @@ final class PassWorkspace: @unchecked Sendable {
         chunkBatch = training && !state.plan.fusedKernel ? .allocate(capacity: max(1, state.n * L)) : nil
         generalCount = 2 * state.m * L + 2 * R * state.mPad + 2 * state.n * L + state.m * L + state.n * R
         if training { prepareGeneralBuffers() }
+    }
+
+    /// Allocates the Gram path's chunk buffers (once).
+    func prepareGramBuffers() {
+        guard gramDeltas == nil else { return }
+        let nPad = roundUp(n, toMultipleOf: 16), entries = max(1, n * rows)
+        gramDeltas = .allocate(capacity: rows * nPad)
+        pairStart = .allocate(capacity: n + 2)
+        pairRow = .allocate(capacity: entries)
+        pairValue = .allocate(capacity: entries)
     }
 
     /// Allocates the general kernels' buffers (once).
@@ -97,7 +116,8 @@ final class PassWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        inputsT.deallocate(); entryRows.deallocate(); gradients.deallocate(); fused.deallocate()
+        inputsT.deallocate(); entryRows.deallocate(); gradients.deallocate(); gramTarget.deallocate(); fused.deallocate()
+        gramDeltas?.deallocate(); pairStart?.deallocate(); pairRow?.deallocate(); pairValue?.deallocate()
         batch?.deallocate(); chunkBatch?.deallocate()
         if let general {
             general.storage.deallocate()

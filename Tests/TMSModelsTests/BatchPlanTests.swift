@@ -16,17 +16,27 @@ import TMSCore
 
 @Test func planDecisionsForTheBenchmarkShapes() {
     // 5→2 (tiny): dense and fused at any density, skip-drawn batches included.
-    let tiny = BatchPlan(model: .reluOutput, featureCount: 5, hiddenCount: 2, drawing: .skips, uniformProbability: 0.01)
+    let tiny = BatchPlan(model: .reluOutput, featureCount: 5, hiddenCount: 2, batchSize: 1024, drawing: .skips, uniformProbability: 0.01)
     #expect(tiny.denseTrainingBatches && tiny.fusedKernel && tiny.denseInputDensity == 0)
     // 400→30 at p = 0.01: CSR training batches, dense inputs from 0.4·30/32 = 0.375, sparse δ below 0.09375.
-    let large = BatchPlan(model: .reluOutput, featureCount: 400, hiddenCount: 30, drawing: .skips, uniformProbability: 0.01)
+    let large = BatchPlan(model: .reluOutput, featureCount: 400, hiddenCount: 30, batchSize: 1024, drawing: .skips, uniformProbability: 0.01)
     #expect(!large.denseTrainingBatches && !large.fusedKernel)
     #expect(large.denseInputDensity == 0.375 && large.denseOutputGradientDensity == 0.09375)
     #expect(large.takesDenseInputs(nonZeros: 375, entries: 1000) && !large.takesDenseInputs(nonZeros: 374, entries: 1000))
     // abs 100→40: the untied output side tries the sparse path up to 0.3.
-    let abs = BatchPlan(model: .abs, featureCount: 100, hiddenCount: 40, drawing: .lanes, uniformProbability: 0.3)
+    let abs = BatchPlan(model: .abs, featureCount: 100, hiddenCount: 40, batchSize: 1024, drawing: .lanes, uniformProbability: 0.3)
     #expect(abs.denseTrainingBatches && abs.denseOutputGradientDensity == 0.3)
+    // The Gram path (per feature 2·n·m + 10·B·k < 2·B·m): 400→30 on batches of 1024 at p = 0.002
+    // (24,000 + 8,192 < 61,440) but not at p = 0.01 (64,960); 100→20 at p = 0.03 (4,000 + 30,720 < 40,960) but
+    // not at 0.04 (44,960); never on batches of 64, for lane-drawn batches, tiny or untied models or a hidden ReLU.
+    func gram(_ model: ModelKind, _ n: Int, _ m: Int, batch: Int = 1024, _ drawing: BatchPlan.Drawing = .skips, p: Float) -> Bool {
+        BatchPlan(model: model, featureCount: n, hiddenCount: m, batchSize: batch, drawing: drawing, uniformProbability: p).gramProducts
+    }
+    #expect(gram(.reluOutput, 400, 30, p: 0.002) && gram(.linear, 400, 30, p: 0.002) && gram(.reluOutput, 100, 20, p: 0.03))
+    #expect(!large.gramProducts && !gram(.reluOutput, 100, 20, p: 0.04))
+    #expect(!gram(.reluOutput, 400, 30, batch: 64, p: 0.002) && !gram(.reluOutput, 400, 30, .lanes, p: 0.002))
+    #expect(!tiny.gramProducts && !abs.gramProducts && !gram(.reluHidden, 400, 30, p: 0.002))
     // No output ReLU: every δ is non-zero, never sparse; pairs are CSR.
-    let linear = BatchPlan(model: .linear, featureCount: 20, hiddenCount: 5, drawing: .pairs, uniformProbability: nil)
+    let linear = BatchPlan(model: .linear, featureCount: 20, hiddenCount: 5, batchSize: 1024, drawing: .pairs, uniformProbability: nil)
     #expect(linear.denseOutputGradientDensity == 0 && !linear.denseTrainingBatches)
 }

@@ -66,7 +66,10 @@ func everyPassPathMatchesTheDoubleReference(_ c: FastPathCase) {
     var referenceSquared = pow(norm(r.gradW), 2) + pow(norm(r.gradBias), 2)
     if let gW2 = r.gradW2 { referenceSquared += pow(norm(gW2), 2) }
     let referenceNorm = referenceSquared.squareRoot()
-    for paths in pathCombinations {
+    // Tied models without a hidden ReLU also on the Gram path (sparse inputs, forced on the instance).
+    let gramState = c.model.isTied && !c.model.hasHiddenReLU ? makeState(c.problem(), gramProducts: true) : nil
+    let runs = pathCombinations.map { (state, $0) } + (gramState.map { [($0, PassPaths(inputs: .sparse))] } ?? [])
+    for (state, paths) in runs {
         let loss = state.pass(computeGradients: true, paths: paths)
         let forwardOnly = state.pass(computeGradients: false, paths: paths)
         let g = state.gradients()
@@ -173,6 +176,49 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBit(model: ModelKind) {
     #expect(split.W == whole.W)
     #expect(split.W2 == whole.W2)
     #expect(split.bias == whole.bias)
+}
+
+@Test(arguments: [ModelKind.reluOutput, .linear])
+func aBatchSplitIntoChunksGivesTheWholePassBitForBitOnTheGramPath(model: ModelKind) {
+    // Split chunks keep their rows' δ and the finish sums A = Σ x δᵀ from them in batch order, as the whole
+    // pass sums it chunk by chunk: the same bits.
+    let c = FastPathCase(model: model, n: 400, m: 17, p: 0.01, batchSize: 500)
+    let state = makeState(c.problem(), gramProducts: true)
+    #expect(state.usesGramPath(.automatic) && state.chunkCount(batchSize: c.batchSize) == 4)
+    let loss = state.pass(computeGradients: true)
+    let whole = state.gradients()
+    #expect(whole.W.contains { $0 != 0 })
+    state.prepareSplitBatch()
+    let workspaces = [PassWorkspace(for: state), PassWorkspace(for: state)]
+    for chunk in (0..<state.chunkCount(batchSize: c.batchSize)).reversed() {
+        state.passChunkOfSplitBatch(chunk, workspace: workspaces[chunk % 2])
+    }
+    #expect(state.finishSplitPass() == loss)
+    let split = state.gradients()
+    #expect(split.W == whole.W)
+    #expect(split.bias == whole.bias)
+    #expect(state.pass(computeGradients: false) == loss, "the forward-only pass gives the same loss")
+}
+
+@Test func gramPathWeightsAreBitIdenticalAcrossThreads() throws {
+    // 200→20 at p = 0.01 with batches of 512 rows: the plan takes the Gram path; one or three instances on
+    // up to four threads (one instance: its 4 chunks shared between workers).
+    for instances in [1, 3] {
+        var config = TrainingConfig.standard(model: .reluOutput, featureCount: 200, hiddenCount: 20,
+                                             featureProbabilities: [Float](repeating: 0.01, count: instances),
+                                             importanceDecay: 0.99, steps: 12, batchSize: 512, learningRate: 1e-2, seed: 5)
+        config.evaluationBatches = 1
+        config.lossLogPoints = 4
+        #expect(BatchPlan(model: .reluOutput, featureCount: 200, hiddenCount: 20, batchSize: 512, drawing: .skips,
+                          uniformProbability: 0.01).gramProducts)
+        let one = try Trainer(config: config, threads: 1).train()
+        for threads in [2, 4] {
+            let other = try Trainer(config: config, threads: threads).train()
+            #expect(other.weights == one.weights, "\(instances) instance(s) on \(threads) threads changed the weights")
+            #expect(other.lossCurve == one.lossCurve)
+            #expect(other.finalLoss == one.finalLoss)
+        }
+    }
 }
 
 @Test(arguments: [FastPathCase(model: .abs, n: 100, m: 40, p: 0.03, batchSize: 1024),

@@ -49,13 +49,14 @@ func unflatten(_ values: [Float], rows: Int) -> [[Double]] {
     return (0..<rows).map { r in values[(r * columns)..<((r + 1) * columns)].map(Double.init) }
 }
 
-/// Builds an `InstanceState` holding `p`'s parameters and (as CSR) its batch.
-func makeState(_ p: ToyProblem) -> InstanceState {
+/// Builds an `InstanceState` holding `p`'s parameters and (as CSR) its batch; `gramProducts` forces the Gram
+/// path on or off (nil: the plan's choice).
+func makeState(_ p: ToyProblem, gramProducts: Bool? = nil) -> InstanceState {
     let sampler = FeatureSampler(featureCount: p.n, probability: [Float](repeating: 1, count: p.n),
                                  distribution: .independent, signed: p.model == .abs)
     let state = InstanceState(model: p.model, featureCount: p.n, hiddenCount: p.m, importance: p.importance,
                               sampler: sampler, dataStream: RandomStream(seed: 1),
-                              W: p.flatW, W2: p.flatW2, bias: p.bias, batchSize: p.batch.count)
+                              W: p.flatW, W2: p.flatW2, bias: p.bias, batchSize: p.batch.count, gramProducts: gramProducts)
     state.batch = SparseBatch(dense: p.batch)
     return state
 }
