@@ -14,19 +14,6 @@ import TMSCore
 // `splitDeltas`; `finishSplitPass` sums A from them). ∂b and the loss are summed per chunk and the chunks in
 // order, as on the other paths.
 
-/// 16 floats from p + i (unaligned).
-@inline(__always) private func load16(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
-    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always) private func load16(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD16<Float> {
-    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always) private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD16<Float>.self)
-}
-
 extension InstanceState {
     /// Whether this pass takes the Gram path: an instance with it, a CSR batch, the sparse input kernels'
     /// density, and not refused by `paths`.
@@ -75,32 +62,32 @@ extension InstanceState {
             let d = deltas + r &* N
             @inline(__always) func sweep(_ pre: SIMD16<Float>, _ q: Int, _ lossAcc: inout SIMD16<Float>) {
                 let out = Kind.reluOut ? pre.replacing(with: 0, where: pre .< 0) : pre
-                let diff = out - load16(t, q)
-                let iv = load16(imp, q)
+                let diff = out - Kernels.load16(t, q)
+                let iv = Kernels.load16(imp, q)
                 lossAcc = lossAcc.addingProduct(iv * diff, diff)
                 guard let gradBias else { return }
                 var dv = (scale2 * iv) * diff
                 if Kind.reluOut { dv = dv.replacing(with: 0, where: pre .<= 0) }
-                store16(dv, d, q)
-                store16(load16(gradBias, q) + dv, gradBias, q)
+                Kernels.store16(dv, d, q)
+                Kernels.store16(Kernels.load16(gradBias, q) + dv, gradBias, q)
                 nonZero &-= SIMD16<Int32>.zero.replacing(with: -1, where: dv .!= 0)
             }
             var q = 0
             while q &+ 64 <= N {
-                var y0 = load16(b, q), y1 = load16(b, q &+ 16), y2 = load16(b, q &+ 32), y3 = load16(b, q &+ 48)
+                var y0 = Kernels.load16(b, q), y1 = Kernels.load16(b, q &+ 16), y2 = Kernels.load16(b, q &+ 32), y3 = Kernels.load16(b, q &+ 48)
                 for e in first..<end {
                     let v = SIMD16<Float>(repeating: csr.values[e]), g = G + (Int(csr.columns[e]) &* N &+ q)
-                    y0 = y0.addingProduct(v, load16(g, 0)); y1 = y1.addingProduct(v, load16(g, 16))
-                    y2 = y2.addingProduct(v, load16(g, 32)); y3 = y3.addingProduct(v, load16(g, 48))
+                    y0 = y0.addingProduct(v, Kernels.load16(g, 0)); y1 = y1.addingProduct(v, Kernels.load16(g, 16))
+                    y2 = y2.addingProduct(v, Kernels.load16(g, 32)); y3 = y3.addingProduct(v, Kernels.load16(g, 48))
                 }
                 sweep(y0, q, &lossAcc0); sweep(y1, q &+ 16, &lossAcc1)
                 sweep(y2, q &+ 32, &lossAcc0); sweep(y3, q &+ 48, &lossAcc1)
                 q &+= 64
             }
             while q < N {
-                var y0 = load16(b, q)
+                var y0 = Kernels.load16(b, q)
                 for e in first..<end {
-                    y0 = y0.addingProduct(SIMD16<Float>(repeating: csr.values[e]), load16(G + (Int(csr.columns[e]) &* N &+ q), 0))
+                    y0 = y0.addingProduct(SIMD16<Float>(repeating: csr.values[e]), Kernels.load16(G + (Int(csr.columns[e]) &* N &+ q), 0))
                 }
                 sweep(y0, q, &lossAcc0)
                 q &+= 16
@@ -135,24 +122,24 @@ extension InstanceState {
         while j0 &+ 64 <= N {
             for i in 0..<n where start[i] < start[i &+ 1] {
                 let a = A + (i &* N &+ j0)
-                var a0 = load16(a, 0), a1 = load16(a, 16), a2 = load16(a, 32), a3 = load16(a, 48)
+                var a0 = Kernels.load16(a, 0), a1 = Kernels.load16(a, 16), a2 = Kernels.load16(a, 32), a3 = Kernels.load16(a, 48)
                 for p in Int(start[i])..<Int(start[i &+ 1]) {
                     let v = SIMD16<Float>(repeating: entryValue[p]), d = deltas + (Int(entryRow[p]) &* N &+ j0)
-                    a0 = a0.addingProduct(v, load16(d, 0)); a1 = a1.addingProduct(v, load16(d, 16))
-                    a2 = a2.addingProduct(v, load16(d, 32)); a3 = a3.addingProduct(v, load16(d, 48))
+                    a0 = a0.addingProduct(v, Kernels.load16(d, 0)); a1 = a1.addingProduct(v, Kernels.load16(d, 16))
+                    a2 = a2.addingProduct(v, Kernels.load16(d, 32)); a3 = a3.addingProduct(v, Kernels.load16(d, 48))
                 }
-                store16(a0, a, 0); store16(a1, a, 16); store16(a2, a, 32); store16(a3, a, 48)
+                Kernels.store16(a0, a, 0); Kernels.store16(a1, a, 16); Kernels.store16(a2, a, 32); Kernels.store16(a3, a, 48)
             }
             j0 &+= 64
         }
         while j0 < N {
             for i in 0..<n where start[i] < start[i &+ 1] {
                 let a = A + (i &* N &+ j0)
-                var a0 = load16(a, 0)
+                var a0 = Kernels.load16(a, 0)
                 for p in Int(start[i])..<Int(start[i &+ 1]) {
-                    a0 = a0.addingProduct(SIMD16<Float>(repeating: entryValue[p]), load16(deltas + (Int(entryRow[p]) &* N &+ j0), 0))
+                    a0 = a0.addingProduct(SIMD16<Float>(repeating: entryValue[p]), Kernels.load16(deltas + (Int(entryRow[p]) &* N &+ j0), 0))
                 }
-                store16(a0, a, 0)
+                Kernels.store16(a0, a, 0)
             }
             j0 &+= 16
         }

@@ -159,6 +159,17 @@ func denseAndCSRCopiesOfABatchGiveIdenticalPasses(model: ModelKind) {
     }
 }
 
+/// The batch of `state` passed as a split batch: its chunks in reverse order on two workspaces (as workers
+/// sharing it might), then the finish; returns the loss.
+private func passAsSplitBatch(_ state: InstanceState, batchSize: Int) -> Double {
+    state.prepareSplitBatch()
+    let workspaces = [PassWorkspace(for: state), PassWorkspace(for: state)]
+    for chunk in (0..<state.chunkCount(batchSize: batchSize)).reversed() {
+        state.passChunkOfSplitBatch(chunk, workspace: workspaces[chunk % 2])
+    }
+    return state.finishSplitPass()
+}
+
 @Test(arguments: ModelKind.allCases)
 func aBatchSplitIntoChunksGivesTheWholePassBitForBit(model: ModelKind) {
     // Chunks computed separately (as workers sharing a batch do) and summed in order equal the pass.
@@ -166,12 +177,7 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBit(model: ModelKind) {
     let (state, _) = c.makeState()
     let loss = state.pass(computeGradients: true)
     let whole = state.gradients()
-    state.prepareSplitBatch()
-    let workspaces = [PassWorkspace(for: state), PassWorkspace(for: state)]
-    for chunk in (0..<state.chunkCount(batchSize: c.batchSize)).reversed() {
-        state.passChunkOfSplitBatch(chunk, workspace: workspaces[chunk % 2])
-    }
-    #expect(state.finishSplitPass() == loss)
+    #expect(passAsSplitBatch(state, batchSize: c.batchSize) == loss)
     let split = state.gradients()
     #expect(split.W == whole.W)
     #expect(split.W2 == whole.W2)
@@ -188,12 +194,7 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBitOnTheGramPath(model: ModelKi
     let loss = state.pass(computeGradients: true)
     let whole = state.gradients()
     #expect(whole.W.contains { $0 != 0 })
-    state.prepareSplitBatch()
-    let workspaces = [PassWorkspace(for: state), PassWorkspace(for: state)]
-    for chunk in (0..<state.chunkCount(batchSize: c.batchSize)).reversed() {
-        state.passChunkOfSplitBatch(chunk, workspace: workspaces[chunk % 2])
-    }
-    #expect(state.finishSplitPass() == loss)
+    #expect(passAsSplitBatch(state, batchSize: c.batchSize) == loss)
     let split = state.gradients()
     #expect(split.W == whole.W)
     #expect(split.bias == whole.bias)
