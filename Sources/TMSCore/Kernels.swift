@@ -18,18 +18,6 @@ public enum Kernels {
     @inlinable @inline(__always) public static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
     }
-    /// 16 lanes in code compiled for AVX2 (two 8-lane halves; the Gram path's row kernels): inlined into the
-    /// caller, never the AVX-512 module's copies (`WideKernels`), which only run where `usesWideVectors`.
-    @inlinable @inline(__always) public static func load16(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    }
-    @inlinable @inline(__always) public static func load16(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD16<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    }
-    @inlinable @inline(__always) public static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD16<Float>.self)
-    }
-
     /// y[0..<count] += a · x[0..<count]; `count` a multiple of 8.
     @inlinable @inline(__always)
     public static func axpy(_ count: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {

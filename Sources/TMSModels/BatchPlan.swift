@@ -21,13 +21,14 @@ import TMSCore
 ///   for `abs` 100→40 at p = 0.03 it still wins at 17–22 % (0.3 beat 0.1 by ~10 %), its dense output side
 ///   being two separate products. Without an output ReLU every δ is non-zero: always dense.
 /// - the Gram path (`gramProducts`, InstanceState+Gram.swift) for tied models on skip-drawn CSR batches
-///   when `gramPays`: per feature, 2·n·m + 10·B·k < 2·B·m. The left side is its two n²·m products per batch
-///   and its 2·k·n multiply-adds per row of k non-zeros, weighted ×5: each non-zero streams a row of G and
+///   when `gramPays`: per feature, 2·n·m + 8·B·k < 2·B·m. The left side is its two n²·m products per batch
+///   and its 2·k·n multiply-adds per row of k non-zeros, weighted ×4: each non-zero streams a row of G and
 ///   a row of δ through L1, where the general kernels' ~2–3·n·m multiply-adds per row run near the FMA peak.
 ///   Fitted to one-thread runs of 4 instances, 500–2,000 steps on the AVX-512 Xeon
-///   (docs/performance.md#gram-path): 400→30 takes 1.71–1.80 s → 1.28 s at p = 0.001–0.002, the same
-///   (1.80 → 1.84) at p = 0.01, which the rule leaves on the general kernels, and 1.98 → 2.28 at p = 0.02;
-///   100→20 takes 1.70 → 0.89 s at p = 0.01 and 2.19 → 1.35 s at p = 0.03.
+///   (docs/performance.md#gram-path): 400→30 (0.9ⁱ) takes 1.71–1.80 s → 1.28 s at p = 0.001–0.002 and
+///   1.48 → 1.35 s at p = 0.01 (the rows on 16 lanes; the same, 1.80 → 1.84, on 8), and 1.98 → 2.28 at
+///   p = 0.02, which the rule leaves on the general kernels; 100→20 takes 1.70 → 0.89 s at p = 0.01 and
+///   2.19 → 1.35 s at p = 0.03.
 struct BatchPlan: Sendable, Equatable {
     /// How the sampler draws a batch (this decides the values a seed gives).
     enum Drawing: Sendable, Equatable {
@@ -84,9 +85,9 @@ struct BatchPlan: Sendable, Equatable {
     }
 
     /// Whether the Gram path costs less than the general kernels for a tied n→m model on batches of
-    /// `batchSize` rows with `nonZerosPerRow` non-zero inputs each (per feature: 2·n·m + 10·B·k < 2·B·m).
+    /// `batchSize` rows with `nonZerosPerRow` non-zero inputs each (per feature: 2·n·m + 8·B·k < 2·B·m).
     static func gramPays(featureCount n: Int, hiddenCount m: Int, batchSize B: Int, nonZerosPerRow k: Double) -> Bool {
-        2 * Double(n * m) + 10 * Double(B) * k < 2 * Double(B * m)
+        2 * Double(n * m) + 8 * Double(B) * k < 2 * Double(B * m)
     }
 
     /// Whether a CSR batch with `nonZeros` of `entries` values takes the dense input kernels.

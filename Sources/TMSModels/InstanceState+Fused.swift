@@ -121,7 +121,7 @@ extension InstanceState {
     func fusedChunk<F: ModelFlags>(_ flags: F.Type, _ span: ChunkSpan, gradientBlock grads: UnsafeMutablePointer<Float>?,
                                    workspace ws: PassWorkspace, csr batchCSR: CSRView?, blockSums: Bool?) -> Double {
         grads?.update(repeating: 0, count: gradientCount)
-        lastDeltaCount = span.rows * n
+        ws.lastDeltaCount = span.rows * n
         let inputs = scatterInputs(span, dense: true, workspace: ws, csr: batchCSR)
         defer { clearScatteredInputs(inputs, span, workspace: ws) }
         let x = inputs.dense!, xs = inputs.denseStride

@@ -7,7 +7,8 @@ import TMSCore
 //   ∂W = Σ_rows (h δᵀ + (W δ) xᵀ) = W (A + Aᵀ)                     (k axpys per row, then one product),
 // in place of the decode, the output backward and the input backward (3·n·m FMAs per row). G costs n²·m
 // FMAs per update and W (A + Aᵀ) n²·m per batch: the path pays when rows are sparse and batches long
-// (`BatchPlan.gramPays`). Rows are taken one at a time, row-major: y, the target and δ of a row stay in L1.
+// (`BatchPlan.gramPays`). Rows are taken one at a time, row-major (`Kernels.gramRows`): y, the target and δ
+// of a row stay in L1; A is summed per chunk with the non-zeros grouped by feature (`Kernels.gramPairs`).
 //
 // Bits: every A[i][j] gets one FMA per row with x_i ≠ 0, in batch order, whether one worker passes the
 // batch (`pass`, A accumulated chunk by chunk) or several share it (each chunk keeps its rows' δ in
@@ -16,16 +17,26 @@ import TMSCore
 
 extension InstanceState {
     /// Whether this pass takes the Gram path: an instance with it, a CSR batch, the sparse input kernels'
-    /// density, and not refused by `paths`.
+    /// density, output gradients that the general kernels would take densely (the last batch's δ density,
+    /// as `expectsSparseOutputGradients`: with few non-zero δ their sparse output backward is cheaper), and
+    /// not refused by `paths`. Like the output-gradient path, a deterministic function of the training so far.
     func usesGramPath(_ paths: PassPaths) -> Bool {
         gramProducts && paths.gram != false && !denseBatchIsCurrent && !usesDenseInputs(paths)
+            && (paths.gram == true || !expectsSparseOutputGradients)
+    }
+
+    /// After W changed: G for the next pass when `usesGramPath` can take it (the last batch's δ density is
+    /// what it tests, and no pass records another before the next one), else marked stale.
+    func refreshGram() {
+        guard gram != nil else { return }
+        if expectsSparseOutputGradients { gramIsCurrent = false } else { computeGram() }
     }
 
     /// G = WᵀW [n][nPad] from `decoder` [m][nPad] (one dense product; padding stays zero).
-    func refreshGram() {
-        guard let gram else { return }
+    func computeGram() {
         Kernels.project(outputs: n, depth: m, rows: nPad, weights: decoder, weightStride: nPad,
-                        input: decoder, inputStride: nPad, bias: nil, output: gram, outputStride: nPad)
+                        input: decoder, inputStride: nPad, bias: nil, output: gram!, outputStride: nPad)
+        gramIsCurrent = true
     }
 
     /// One chunk on the Gram path, rows of `csr` (the chunk's rows 0..<span.rows). Returns the chunk's
@@ -36,73 +47,20 @@ extension InstanceState {
                    workspace ws: PassWorkspace) -> Double {
         grads?.update(repeating: 0, count: gradientCount)
         let gradBias = grads.map { $0 + n * mPad }
-        let (loss, nonZero) = model.hasOutputReLU
-            ? gramRows(Relu.self, span, csr, gradBias, deltas, ws)
-            : gramRows(Linear.self, span, csr, gradBias, deltas, ws)
-        lastDeltaCount = nonZero
+        let (loss, nonZero) = Kernels.gramRows(relu: model.hasOutputReLU, rows: span.rows, rowStart: csr.rowStart,
+                                               columns: csr.columns, values: csr.values, gram: gram!, stride: nPad,
+                                               bias: bias, importance: importance, scale2: span.scale2,
+                                               target: ws.gramTarget, deltas: deltas, gradBias: gradBias)
+        ws.lastDeltaCount = nonZero
         if let pairs, grads != nil { accumulatePairs(csr, rows: span.rows, deltas: deltas, into: pairs, workspace: ws) }
         return loss
     }
 
-    /// y = act(Σ x_i G_i + b) row by row, the loss, and (with `gradBias`) δ into `deltas` [rows][nPad] and ∂b.
-    /// A row is taken in blocks of 64 outputs held in registers: b, one FMA per non-zero (k independent
-    /// loads of G, four chains), then the loss and δ of the block, so y never goes to memory.
-    private func gramRows<Kind: SweepKind>(_ kind: Kind.Type, _ span: ChunkSpan, _ csr: CSRView,
-                                           _ gradBias: UnsafeMutablePointer<Float>?, _ deltas: UnsafeMutablePointer<Float>,
-                                           _ ws: PassWorkspace) -> (loss: Double, nonZero: Int) {
-        let G = UnsafePointer(gram!), b = UnsafePointer(bias), imp = UnsafePointer(importance)
-        let t = ws.gramTarget, N = nPad
-        let scale2 = SIMD16<Float>(repeating: span.scale2)
-        var loss = 0.0
-        var nonZero = SIMD16<Int32>.zero
-        for r in 0..<span.rows {
-            let first = Int(csr.rowStart[r]), end = Int(csr.rowStart[r &+ 1])
-            for e in first..<end { t[Int(csr.columns[e])] = csr.values[e] }
-            var lossAcc0 = SIMD16<Float>.zero, lossAcc1 = SIMD16<Float>.zero
-            let d = deltas + r &* N
-            @inline(__always) func sweep(_ pre: SIMD16<Float>, _ q: Int, _ lossAcc: inout SIMD16<Float>) {
-                let out = Kind.reluOut ? pre.replacing(with: 0, where: pre .< 0) : pre
-                let diff = out - Kernels.load16(t, q)
-                let iv = Kernels.load16(imp, q)
-                lossAcc = lossAcc.addingProduct(iv * diff, diff)
-                guard let gradBias else { return }
-                var dv = (scale2 * iv) * diff
-                if Kind.reluOut { dv = dv.replacing(with: 0, where: pre .<= 0) }
-                Kernels.store16(dv, d, q)
-                Kernels.store16(Kernels.load16(gradBias, q) + dv, gradBias, q)
-                nonZero &-= SIMD16<Int32>.zero.replacing(with: -1, where: dv .!= 0)
-            }
-            var q = 0
-            while q &+ 64 <= N {
-                var y0 = Kernels.load16(b, q), y1 = Kernels.load16(b, q &+ 16), y2 = Kernels.load16(b, q &+ 32), y3 = Kernels.load16(b, q &+ 48)
-                for e in first..<end {
-                    let v = SIMD16<Float>(repeating: csr.values[e]), g = G + (Int(csr.columns[e]) &* N &+ q)
-                    y0 = y0.addingProduct(v, Kernels.load16(g, 0)); y1 = y1.addingProduct(v, Kernels.load16(g, 16))
-                    y2 = y2.addingProduct(v, Kernels.load16(g, 32)); y3 = y3.addingProduct(v, Kernels.load16(g, 48))
-                }
-                sweep(y0, q, &lossAcc0); sweep(y1, q &+ 16, &lossAcc1)
-                sweep(y2, q &+ 32, &lossAcc0); sweep(y3, q &+ 48, &lossAcc1)
-                q &+= 64
-            }
-            while q < N {
-                var y0 = Kernels.load16(b, q)
-                for e in first..<end {
-                    y0 = y0.addingProduct(SIMD16<Float>(repeating: csr.values[e]), Kernels.load16(G + (Int(csr.columns[e]) &* N &+ q), 0))
-                }
-                sweep(y0, q, &lossAcc0)
-                q &+= 16
-            }
-            loss += Double((lossAcc0 + lossAcc1).sum())
-            for e in first..<end { t[Int(csr.columns[e])] = 0 }
-        }
-        return (loss, Int(nonZero.wrappedSum()))
-    }
-
     /// A += Σ_r x_r δ_rᵀ over rows 0..<rows of `csr`, δ_r at `deltas` + r·nPad. The non-zeros are grouped
-    /// by feature (rows in order within a feature), and A is taken in blocks of 64 columns: a block of A's
-    /// row i is loaded once, gets one FMA per non-zero of feature i in row order, and is stored once, while
-    /// the block's δ columns (rows × 256 bytes) stay in L1. Every A[i][j] gets the FMAs of its rows in
-    /// increasing order, so the bits are the same for any grouping of rows into calls.
+    /// by feature (rows in order within a feature), then `Kernels.gramPairs` takes A in blocks of 64
+    /// columns: a block of A's row i is loaded once, gets one FMA per non-zero of feature i in row order,
+    /// and is stored once, while the block's δ columns (rows × 256 bytes) stay in L1. Every A[i][j] gets the
+    /// FMAs of its rows in increasing order, so the bits are the same for any grouping of rows into calls.
     func accumulatePairs(_ csr: CSRView, rows: Int, deltas: UnsafePointer<Float>, into A: UnsafeMutablePointer<Float>,
                          workspace ws: PassWorkspace) {
         ws.prepareGramBuffers()
@@ -118,31 +76,7 @@ extension InstanceState {
             }
         }
         // Feature i's non-zeros are now start[i] ..< start[i + 1].
-        var j0 = 0
-        while j0 &+ 64 <= N {
-            for i in 0..<n where start[i] < start[i &+ 1] {
-                let a = A + (i &* N &+ j0)
-                var a0 = Kernels.load16(a, 0), a1 = Kernels.load16(a, 16), a2 = Kernels.load16(a, 32), a3 = Kernels.load16(a, 48)
-                for p in Int(start[i])..<Int(start[i &+ 1]) {
-                    let v = SIMD16<Float>(repeating: entryValue[p]), d = deltas + (Int(entryRow[p]) &* N &+ j0)
-                    a0 = a0.addingProduct(v, Kernels.load16(d, 0)); a1 = a1.addingProduct(v, Kernels.load16(d, 16))
-                    a2 = a2.addingProduct(v, Kernels.load16(d, 32)); a3 = a3.addingProduct(v, Kernels.load16(d, 48))
-                }
-                Kernels.store16(a0, a, 0); Kernels.store16(a1, a, 16); Kernels.store16(a2, a, 32); Kernels.store16(a3, a, 48)
-            }
-            j0 &+= 64
-        }
-        while j0 < N {
-            for i in 0..<n where start[i] < start[i &+ 1] {
-                let a = A + (i &* N &+ j0)
-                var a0 = Kernels.load16(a, 0)
-                for p in Int(start[i])..<Int(start[i &+ 1]) {
-                    a0 = a0.addingProduct(SIMD16<Float>(repeating: entryValue[p]), Kernels.load16(deltas + (Int(entryRow[p]) &* N &+ j0), 0))
-                }
-                Kernels.store16(a0, a, 0)
-            }
-            j0 &+= 16
-        }
+        Kernels.gramPairs(features: n, stride: N, start: start, entryRow: entryRow, entryValue: entryValue, deltas: deltas, into: A)
     }
 
     /// A = Σ_rows x δᵀ of a split batch from its rows' δ (`splitDeltas`), chunk by chunk as `pass` sums it.

@@ -18,8 +18,8 @@ struct PassPaths: Sendable {
     /// Whether the fused kernel sums gradients block by block (true) or vector by vector (false); the same
     /// sums either way, bit for bit. Nil: by `InstanceState.sumsByBlock`.
     var fusedBlockSums: Bool? = nil
-    /// Whether CSR passes of an instance with the Gram path take it (nil or true) or the general kernels
-    /// (false).
+    /// Whether CSR passes of an instance with the Gram path take it whatever the δ density (true), as
+    /// `usesGramPath` decides (nil) or never (false).
     var gram: Bool? = nil
     static let automatic = PassPaths()
 }
@@ -54,6 +54,7 @@ extension InstanceState {
         let B = currentBatchSize
         let inputsDense = usesDenseInputs(paths), gramPass = usesGramPath(paths)
         if computeGradients { gradientBlock.update(repeating: 0, count: gradientCount) }
+        if gramPass && !gramIsCurrent { computeGram() }
         if computeGradients && gramPass { pairSums!.update(repeating: 0, count: n * nPad) }
         var total = 0.0
         var deltas = 0
@@ -69,7 +70,7 @@ extension InstanceState {
                     total += runChunk(c, batchSize: B, inputsDense: inputsDense, paths: paths, gradientBlock: grads,
                                       workspace: ws, csr: csr)
                 }
-                deltas += lastDeltaCount
+                deltas += ws.lastDeltaCount
                 if computeGradients { Kernels.add(gradientCount, ws.gradients, into: gradientBlock) }
             }
         }
@@ -106,7 +107,7 @@ extension InstanceState {
             let inputs = ChunkInputs(dense: UnsafePointer(x), denseStride: L, csr: nil, scattered: false,
                                      targets: UnsafePointer(x), targetStride: L)
             total += generalChunk(span, inputs, outputGradients: .automatic, gradientBlock: ws.gradients, workspace: ws)
-            deltas += lastDeltaCount
+            deltas += ws.lastDeltaCount
             Kernels.add(gradientCount, ws.gradients, into: gradientBlock)
         }
         recordOutputGradientDensity(deltas, batchSize: B)
@@ -121,6 +122,8 @@ extension InstanceState {
         let inputsDense = usesDenseInputs(.automatic), gramPass = usesGramPath(.automatic)
         withCurrentCSR { csr in
             if gramPass {
+                // Current: `refreshGram` and `usesGramPath` test the same δ density, which no chunk changes.
+                precondition(gramIsCurrent, "a split Gram pass needs G of the current weights")
                 let span = ChunkSpan(chunk: c, chunkRows: chunkRows, batchSize: B, featureCount: n)
                 chunkLosses[c] = gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: block,
                                            deltas: splitDeltas! + span.r0 * nPad, pairs: nil,
@@ -130,7 +133,7 @@ extension InstanceState {
                                           gradientBlock: block, workspace: workspace, csr: csr)
             }
         }
-        chunkDeltaCounts[c] = lastDeltaCount
+        chunkDeltaCounts[c] = workspace.lastDeltaCount
     }
 
     /// Allocates the chunk blocks of a split batch (once; call before any `passChunkOfSplitBatch`).
@@ -229,7 +232,7 @@ extension InstanceState {
         let tied = model.isTied
         let (loss, deltaCount) = lossAndOutputGradients(span, inputs, gradBias: grads.map { $0 + n * mPad * (tied ? 1 : 2) },
                                                         listing: listing, workspace: ws)
-        lastDeltaCount = deltaCount
+        ws.lastDeltaCount = deltaCount
         guard let grads else { return loss }
         let denseDeltas = switch outputGradients {
         case .dense: true

@@ -32,6 +32,9 @@ final class InstanceState: @unchecked Sendable {
     /// (then A + Aᵀ), `gramProduct` W (A + Aᵀ) [m][nPad]; nil without it.
     let gramProducts: Bool
     let gram, pairSums, gramProduct: UnsafeMutablePointer<Float>?
+    /// Whether `gram` holds WᵀW of the current weights (`refreshGram` skips it while the output gradients
+    /// are sparse, when no pass takes the Gram path).
+    var gramIsCurrent = false
     /// δ of every row of a split batch [B][nPad] on the Gram path (allocated by `prepareSplitBatch`).
     private(set) var splitDeltas: UnsafeMutablePointer<Float>?
     var dataStream: RandomStream
@@ -76,9 +79,9 @@ final class InstanceState: @unchecked Sendable {
     private(set) var chunkGradients: UnsafeMutablePointer<Float>?
     var chunkLosses: [Double] = []
     var chunkDeltaCounts: [Int] = []
-    /// Non-zero δ of the last chunk a pass computed, and the δ density of the last batch with gradients
-    /// (1 before any: dense).
-    var lastDeltaCount = 0
+    /// The δ density of the last batch with gradients (1 before any: dense). (Each chunk's count of non-zero
+    /// δ goes to its worker's `PassWorkspace.lastDeltaCount`: workers sharing a split batch each count their
+    /// own chunks.)
     var outputGradientDensity = 1.0
     /// Rows per block of the sparse output backward in place of `sparseOutputBlockRows`'s choice (tests:
     /// every block size gives the same bits).

@@ -18,6 +18,11 @@ final class PassWorkspace: @unchecked Sendable {
     let entryRows: UnsafeMutablePointer<Int32>
     /// One chunk's gradient block.
     let gradients: UnsafeMutablePointer<Float>
+    /// The number of non-zero δ of the last chunk this workspace passed. Per workspace, not per instance:
+    /// when workers share a batch, each chunk's count must reach `chunkDeltaCounts` from its own worker (an
+    /// instance-wide field was overwritten by another worker's chunk in between, and the wrong δ density
+    /// then chose another output path for the next batch, so results depended on the thread count).
+    var lastDeltaCount = 0
     /// The Gram path's row target [nPad], zero between rows (InstanceState+Gram.swift).
     let gramTarget: UnsafeMutablePointer<Float>
     /// The Gram path's chunk buffers (`prepareGramBuffers`): δ of the chunk's rows [rows][nPad], and its

@@ -68,7 +68,7 @@ func everyPassPathMatchesTheDoubleReference(_ c: FastPathCase) {
     let referenceNorm = referenceSquared.squareRoot()
     // Tied models without a hidden ReLU also on the Gram path (sparse inputs, forced on the instance).
     let gramState = c.model.isTied && !c.model.hasHiddenReLU ? makeState(c.problem(), gramProducts: true) : nil
-    let runs = pathCombinations.map { (state, $0) } + (gramState.map { [($0, PassPaths(inputs: .sparse))] } ?? [])
+    let runs = pathCombinations.map { (state, $0) } + (gramState.map { [($0, PassPaths(inputs: .sparse, gram: true))] } ?? [])
     for (state, paths) in runs {
         let loss = state.pass(computeGradients: true, paths: paths)
         let forwardOnly = state.pass(computeGradients: false, paths: paths)
@@ -194,11 +194,29 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBitOnTheGramPath(model: ModelKi
     let loss = state.pass(computeGradients: true)
     let whole = state.gradients()
     #expect(whole.W.contains { $0 != 0 })
+    #expect(state.usesGramPath(.automatic), "dense output gradients: the split batch takes the Gram path too")
     #expect(passAsSplitBatch(state, batchSize: c.batchSize) == loss)
     let split = state.gradients()
     #expect(split.W == whole.W)
     #expect(split.bias == whole.bias)
     #expect(state.pass(computeGradients: false) == loss, "the forward-only pass gives the same loss")
+}
+
+@Test func weightsAreBitIdenticalAcrossThreadsWhenTheOutputGradientsTurnSparse() throws {
+    // One 400→30 instance at p = 0.01, I = 1: its δ density falls below the sparse output path's threshold
+    // after ~200 steps, so the next batch's path hangs on every chunk's count of non-zero δ. Workers sharing
+    // the batch once wrote those counts through one instance-wide field, and 2 threads then diverged from 1
+    // after 200–250 steps; each worker now counts in its own workspace.
+    var config = TrainingConfig.standard(model: .reluOutput, featureCount: 400, hiddenCount: 30,
+                                         featureProbabilities: [0.01], importanceDecay: 1, steps: 300, seed: 0)
+    config.evaluationBatches = 1
+    config.lossLogPoints = 4
+    let one = try Trainer(config: config, threads: 1).train()
+    for threads in [2, 4] {
+        let other = try Trainer(config: config, threads: threads).train()
+        #expect(other.weights == one.weights, "\(threads) threads changed the weights")
+        #expect(other.finalLoss == one.finalLoss)
+    }
 }
 
 @Test func gramPathWeightsAreBitIdenticalAcrossThreads() throws {
