@@ -211,10 +211,16 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBitOnTheGramPath(model: ModelKi
                                          featureProbabilities: [0.01], importanceDecay: 1, steps: 300, seed: 0)
     config.evaluationBatches = 1
     config.lossLogPoints = 4
+    try expectTheSameRunOnOneTwoAndFourThreads(config)
+}
+
+/// Trains `config` on 1, 2 and 4 threads and expects the same weights, loss curve and final losses.
+private func expectTheSameRunOnOneTwoAndFourThreads(_ config: TrainingConfig) throws {
     let one = try Trainer(config: config, threads: 1).train()
     for threads in [2, 4] {
         let other = try Trainer(config: config, threads: threads).train()
-        #expect(other.weights == one.weights, "\(threads) threads changed the weights")
+        #expect(other.weights == one.weights, "\(config.instanceCount) instance(s) on \(threads) threads changed the weights")
+        #expect(other.lossCurve == one.lossCurve)
         #expect(other.finalLoss == one.finalLoss)
     }
 }
@@ -230,13 +236,7 @@ func aBatchSplitIntoChunksGivesTheWholePassBitForBitOnTheGramPath(model: ModelKi
         config.lossLogPoints = 4
         #expect(BatchPlan(model: .reluOutput, featureCount: 200, hiddenCount: 20, batchSize: 512, drawing: .skips,
                           uniformProbability: 0.01).gramProducts)
-        let one = try Trainer(config: config, threads: 1).train()
-        for threads in [2, 4] {
-            let other = try Trainer(config: config, threads: threads).train()
-            #expect(other.weights == one.weights, "\(instances) instance(s) on \(threads) threads changed the weights")
-            #expect(other.lossCurve == one.lossCurve)
-            #expect(other.finalLoss == one.finalLoss)
-        }
+        try expectTheSameRunOnOneTwoAndFourThreads(config)
     }
 }
 
@@ -268,13 +268,7 @@ func weightsAreBitIdenticalWhenBatchesAreSplitAcrossThreads(model: ModelKind, p:
                                              importanceDecay: 0.99, steps: 12, batchSize: 300, learningRate: 1e-2, seed: 5)
         config.evaluationBatches = 1
         config.lossLogPoints = 4
-        let one = try Trainer(config: config, threads: 1).train()
-        for threads in [2, 4] {
-            let other = try Trainer(config: config, threads: threads).train()
-            #expect(other.weights == one.weights, "\(instances) instance(s) on \(threads) threads changed the weights")
-            #expect(other.lossCurve == one.lossCurve)
-            #expect(other.finalLoss == one.finalLoss)
-        }
+        try expectTheSameRunOnOneTwoAndFourThreads(config)
     }
 }
 
