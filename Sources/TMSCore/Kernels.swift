@@ -18,6 +18,7 @@ public enum Kernels {
     @inlinable @inline(__always) public static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
     }
+
     /// y[0..<count] += a · x[0..<count]; `count` a multiple of 8.
     @inlinable @inline(__always)
     public static func axpy(_ count: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
