@@ -26,7 +26,7 @@ final class PassWorkspace: @unchecked Sendable {
     /// The Gram path's row target [nPad], zero between rows (InstanceState+Gram.swift).
     let gramTarget: UnsafeMutablePointer<Float>
     /// The Gram path's chunk buffers (`prepareGramBuffers`): δ of the chunk's rows [rows][nPad], and its
-    /// non-zero inputs grouped by feature (`pairStart` [n + 1], `pairRow` and `pairValue` [n·rows]).
+    /// non-zero inputs grouped by feature (`pairStart` [n + 2], `pairRow` and `pairValue` [n·rows]).
     private(set) var gramDeltas: UnsafeMutablePointer<Float>?
     private(set) var pairStart, pairRow: UnsafeMutablePointer<Int32>?
     private(set) var pairValue: UnsafeMutablePointer<Float>?
