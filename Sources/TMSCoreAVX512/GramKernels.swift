@@ -1,15 +1,16 @@
 /// The Gram path's two row kernels (TMSModels' InstanceState+Gram.swift, docs/models.md#gram-path),
 /// written once in 16-lane vectors and compiled twice: `TMSCore`'s `Kernels.gramRows`/`gramPairs` inline
-/// these `@inlinable` bodies into TMSCore (built for AVX2: each vector two 8-lane halves), and
+/// these bodies into TMSCore (built for AVX2: each vector two 8-lane halves), and
 /// `WideKernels.gramRows`/`gramPairs` (`@inline(never)`, this module, built for AVX-512) compile them as one
 /// zmm register per vector. Element-wise FMAs and the same reductions give the same bits either way.
+/// `@_transparent` (always inlined), so that TMSCore never calls a copy compiled here (see `LaneDraws`).
 ///
 /// Layouts: rows of nPad (`stride`, a multiple of 16) floats, padding zero; CSR rows as in TMSModels.
 public enum GramKernels {
-    @inlinable @inline(__always) static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
+    @usableFromInline @_transparent static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
         UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
     }
-    @inlinable @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+    @usableFromInline @_transparent static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
@@ -18,7 +19,7 @@ public enum GramKernels {
     /// 2s I_j (x′_j − x_j)·act′(y_j) into `deltas` + r·stride, ∂b += δ, and the count of non-zero δ.
     /// A row goes in blocks of 64 outputs held in registers (b, one FMA per non-zero, four chains, then the
     /// block's loss and δ), so y never goes to memory. `target` [stride] is zero on entry and on return.
-    @inlinable @inline(__always)
+    @_transparent
     public static func rows(relu: Bool, rows: Int, rowStart: UnsafePointer<Int32>, columns: UnsafePointer<Int32>,
                             values: UnsafePointer<Float>, gram G: UnsafePointer<Float>, stride N: Int,
                             bias b: UnsafePointer<Float>, importance imp: UnsafePointer<Float>, scale2 s2: Float,
@@ -73,7 +74,7 @@ public enum GramKernels {
     /// A[i] += Σ_p value[p]·δ[row[p]] over feature i's non-zeros p ∈ start[i] ..< start[i + 1] (rows in
     /// increasing order), for i < `features`, δ rows at `deltas` + row·stride. A is taken in blocks of 64
     /// columns: a block of A's row i is loaded once, gets one FMA per non-zero of i, and is stored once.
-    @inlinable @inline(__always)
+    @_transparent
     public static func pairs(features n: Int, stride N: Int, start: UnsafePointer<Int32>, entryRow: UnsafePointer<Int32>,
                              entryValue: UnsafePointer<Float>, deltas: UnsafePointer<Float>, into A: UnsafeMutablePointer<Float>) {
         var j0 = 0

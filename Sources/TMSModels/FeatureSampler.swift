@@ -90,21 +90,6 @@ public struct FeatureSampler: Sendable {
     /// Whether batches are lane-drawn (dense) rather than skip-sampled or drawn per pair.
     public var drawsLanes: Bool { drawing == .lanes }
 
-    /// Draws one group of 8 rows: calls `body(i, values, present)` for every feature i in order, with the
-    /// lanes' values (0 where absent) and presence; one draw per lane and feature. `signed` is the sampler's
-    /// own, passed in so that `drawRows` can make it a compile-time constant (tested per feature, it was one
-    /// of the ~28 instructions of a 5-feature draw).
-    @inline(__always)
-    func drawGroup(_ lanes: inout LaneRandomStream, signed: Bool, _ body: (Int, SIMD8<Float>, SIMDMask<SIMD8<Int32>>) -> Void) {
-        for i in 0..<featureCount {
-            let u = lanes.nextTopBits()
-            let present = u .< SIMD8<Int32>(repeating: thresholds[i])
-            var v = LaneRandomStream.float(u) * inverseThresholds[i]
-            if signed { v = v * 2 - 1 }
-            body(i, SIMD8<Float>.zero.replacing(with: v, where: present), present)
-        }
-    }
-
     /// Whether `sampleDense` can fill a dense buffer (independent features, either way of drawing).
     public var samplesDensely: Bool { drawing != .pairs }
 
@@ -136,40 +121,16 @@ public struct FeatureSampler: Sendable {
     }
 
     /// Lane-draws `rows` rows, continuing `lanes` in groups of 8 rows, into x [featureCount][stride] from row
-    /// 0; rows `rows ..< zeroedUpTo` are zero. `drawDense` draws a whole batch this way, the trainer's
-    /// chunk-by-chunk drawing one chunk at a time (`InstanceState.passDrawingChunks`).
+    /// 0; rows `rows ..< zeroedUpTo` are zero (`LaneRandomStream.drawRows`, AVX-512 where the processor has
+    /// it). `drawDense` draws a whole batch this way, the trainer's chunk-by-chunk drawing one chunk at a time
+    /// (`InstanceState.passDrawingChunks`).
     func drawRows(_ rows: Int, into x: UnsafeMutablePointer<Float>, stride: Int, zeroedUpTo padded: Int,
                   lanes: inout LaneRandomStream) {
-        let groups = (rows + 7) / 8
-        if signed { drawRows(rows, into: x, stride: stride, SignedMagnitudes.self, lanes: &lanes) }
-        else { drawRows(rows, into: x, stride: stride, UnsignedMagnitudes.self, lanes: &lanes) }
-        if 8 * groups < padded {
-            for i in 0..<featureCount { (x + i * stride + 8 * groups).update(repeating: 0, count: padded - 8 * groups) }
-        }
-    }
-
-    /// `drawRows`' groups, with `signed` a compile-time constant (tested per feature, it was one of the ~28
-    /// instructions of a 5-feature draw). Whole groups of 8 rows get a loop of their own, without the mask of
-    /// the last, partial one; the lane state is a local copy (through `inout` it went to memory and back
-    /// between groups, a store-to-load round trip on the draws' dependency chain;
-    /// docs/performance.md#whole-job-third-pass).
-    private func drawRows<Sign: MagnitudeSign>(_ rows: Int, into x: UnsafeMutablePointer<Float>, stride: Int, _ sign: Sign.Type,
-                                               lanes state: inout LaneRandomStream) {
-        let signed = Sign.signed
-        var lanes = state
-        defer { state = lanes }
-        for g in 0..<(rows / 8) {
-            let column = x + 8 &* g
-            drawGroup(&lanes, signed: signed) { i, v, _ in
-                UnsafeMutableRawPointer(column + i &* stride).storeBytes(of: v, as: SIMD8<Float>.self)
+        thresholds.withUnsafeBufferPointer { t in
+            inverseThresholds.withUnsafeBufferPointer { v in
+                lanes.drawRows(rows, features: featureCount, thresholds: t.baseAddress!, inverseThresholds: v.baseAddress!,
+                               signed: signed, into: x, stride: stride, zeroedUpTo: padded)
             }
-        }
-        guard rows % 8 != 0 else { return }
-        let column = x + 8 &* (rows / 8)
-        let valid = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8<Int32>(repeating: Int32(rows % 8))
-        drawGroup(&lanes, signed: signed) { i, v, _ in
-            UnsafeMutableRawPointer(column + i &* stride).storeBytes(of: SIMD8<Float>.zero.replacing(with: v, where: valid),
-                                                                    as: SIMD8<Float>.self)
         }
     }
 
@@ -179,8 +140,11 @@ public struct FeatureSampler: Sendable {
         let n = featureCount
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: max(n, 1)) { values in
         withUnsafeTemporaryAllocation(of: SIMD8<Int32>.self, capacity: max(n, 1)) { present in
+        thresholds.withUnsafeBufferPointer { t in
+        inverseThresholds.withUnsafeBufferPointer { inverse in
             for g in 0..<((batchSize + 7) / 8) {
-                drawGroup(&lanes, signed: signed) { i, v, p in
+                lanes.drawGroup(features: n, thresholds: t.baseAddress!, inverseThresholds: inverse.baseAddress!,
+                                signed: signed) { i, v, p in
                     values[i] = v
                     present[i] = SIMD8<Int32>.zero.replacing(with: 1, where: p)
                 }
@@ -191,7 +155,7 @@ public struct FeatureSampler: Sendable {
                     batch.rowStart[8 * g + l + 1] = Int32(batch.columns.count)
                 }
             }
-        }}
+        }}}}
     }
 
     @inline(__always) func magnitude(_ rng: inout RandomStream) -> Float {
@@ -340,8 +304,3 @@ public struct FeatureSampler: Sendable {
         return batch
     }
 }
-
-/// Whether drawn magnitudes are signed, as a type: `FeatureSampler.drawRows` is specialised for each.
-protocol MagnitudeSign { static var signed: Bool { get } }
-enum SignedMagnitudes: MagnitudeSign { static var signed: Bool { true } }
-enum UnsignedMagnitudes: MagnitudeSign { static var signed: Bool { false } }
