@@ -56,7 +56,8 @@ let package = Package(
         .testTarget(name: "TMSCoreTests", dependencies: ["TMSCore", "TMSCoreAVX512"]),
         .testTarget(name: "TMSModelsTests", dependencies: ["TMSCore", "TMSModels", "TMSTestSupport"]),
         .testTarget(name: "TMSAnalysisTests", dependencies: ["TMSCore", "TMSAnalysis"]),
-        .testTarget(name: "TMSRenderTests", dependencies: ["TMSRender"]),
+        // Golden/ holds the expected figures, read by path (Golden.swift), not bundled.
+        .testTarget(name: "TMSRenderTests", dependencies: ["TMSRender"], exclude: ["Golden"]),
         .testTarget(name: "TMSExperimentsTests", dependencies: ["TMSExperiments", "TMSModels"]),
         .testTarget(name: "TMSBenchmarksTests", dependencies: ["TMSBenchmarks", "TMSModels"]),
         .testTarget(name: "TMSCLITests", dependencies: ["tms"]),
