@@ -63,7 +63,7 @@ public struct FeatureSampler: Sendable {
     public let setSize: Int?
     let uniformProbability: Float?
     /// Per-feature presence thresholds T_i for lane draws (`LaneRandomStream.threshold`, 2^24 meaning
-    /// always) and 1/T_i.
+    /// always) and 1/T_i; one unused entry each without features, so that their base addresses exist.
     let thresholds: [Int32]
     let inverseThresholds: [Float]
 
@@ -82,7 +82,7 @@ public struct FeatureSampler: Sendable {
         self.signed = signed
         let first = probability.first ?? 1
         uniformProbability = probability.allSatisfy { $0 == first } ? first : nil
-        thresholds = probability.map { LaneRandomStream.threshold(probability: $0) }
+        thresholds = featureCount == 0 ? [0] : probability.map { LaneRandomStream.threshold(probability: $0) }
         inverseThresholds = thresholds.map { $0 > 0 ? Float(1 / Double($0)) : 0 }
         drawing = BatchPlan.drawing(distribution: distribution, probability: probability)
     }

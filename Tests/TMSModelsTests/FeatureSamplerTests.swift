@@ -218,6 +218,18 @@ func anticorrelatedPairsNeverCoOccurWithMarginalP(p: Float) {
     #expect(x.dense != z.dense)
 }
 
+@Test func aSamplerWithoutFeaturesDrawsEmptyRows() {
+    // The library accepts n = 0 (the CLI does not): lane draws of nothing, as CSR and dense.
+    let sampler = FeatureSampler(featureCount: 0, probability: [], distribution: .independent, signed: false)
+    var rng = RandomStream(seed: 4)
+    let batch = sampler.sample(batchSize: 13, rng: &rng)
+    #expect(batch.batchSize == 13 && batch.nonZeroCount == 0)
+    #expect(batch.rowStart == [Int32](repeating: 0, count: 14))
+    var none: [Float] = [7]
+    none.withUnsafeMutableBufferPointer { sampler.drawDense(batchSize: 13, into: $0.baseAddress!, stride: 16, rng: &rng) }
+    #expect(none == [7], "nothing written")
+}
+
 @Test func reusingABatchForASmallerBatchSizeResizesIt() {
     let sampler = FeatureSampler(featureCount: 3, probability: [1, 1, 1], distribution: .independent, signed: false)
     var rng = RandomStream(seed: 3)
