@@ -55,7 +55,8 @@ public struct LaneRandomStream {
 
     /// `rows` rows of a lane-drawn batch in groups of 8 (`drawGroup`, row 8g + ℓ from lane ℓ), into the
     /// feature-major x [n][stride] (`stride` at least `rows` rounded up to a multiple of 8) from row 0; rows
-    /// `rows ..< zeroedUpTo` (at most `stride`) are zero. Runs `WideKernels.drawLaneRows` where `Kernels.usesWideVectors`: the same bits.
+    /// `rows ..< zeroedUpTo` (at most `stride`) are zero. Runs `WideKernels.drawLaneRows` where
+    /// `Kernels.usesWideVectors`: the same bits.
     public mutating func drawRows(_ rows: Int, features n: Int, thresholds: UnsafePointer<Int32>,
                                   inverseThresholds: UnsafePointer<Float>, signed: Bool, into x: UnsafeMutablePointer<Float>,
                                   stride: Int, zeroedUpTo padded: Int) {
@@ -71,11 +72,8 @@ public struct LaneRandomStream {
         if wide {
             WideKernels.drawLaneRows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: signed,
                                      into: x, stride: stride, zeroedUpTo: padded, state: &state)
-        } else if signed {
-            LaneDraws.rows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: true,
-                           into: x, stride: stride, zeroedUpTo: padded, state: &state)
         } else {
-            LaneDraws.rows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: false,
+            LaneDraws.rows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: signed,
                            into: x, stride: stride, zeroedUpTo: padded, state: &state)
         }
     }

@@ -1,9 +1,10 @@
 /// Eight xoshiro128+ generators, one per lane (the state of TMSCore's `LaneRandomStream`), and the lane
 /// draws of dense feature batches (TMSModels' `FeatureSampler`, docs/models.md#feature-distributions),
-/// written once and compiled twice like `GramKernels`: TMSCore inlines these bodies, built for AVX2, and `WideKernels.drawLaneRows` (`@inline(never)`, this module) compiles them for AVX-512, where the
-/// rotation is one `vprold` instead of two shifts and an or, and presence is a mask register that the
-/// multiply zeroes by instead of a blend (docs/performance.md#lane-draws-on-avx-512). Both stay 8 lanes wide:
-/// integer steps, an exact conversion and one multiply give the same bits either way. `@_transparent`, not
+/// written once and compiled twice like `GramKernels`: TMSCore inlines these bodies, built for AVX2, and
+/// `WideKernels.drawLaneRows` (`@inline(never)`, this module) compiles them for AVX-512, where the rotation
+/// is one `vprold` instead of two shifts and an or, and presence is a mask register that the multiply zeroes
+/// by instead of a blend (docs/performance.md#lane-draws-on-avx-512). Both stay 8 lanes wide: integer
+/// steps, an exact conversion and one multiply give the same bits either way. `@_transparent`, not
 /// `@inlinable`: always inlined, so the AVX2 path never calls a copy compiled here (a specialisation or an
 /// outlined body of the same name in both modules is kept once by the linker, from either module; seen with
 /// a generic `rows`).
@@ -57,12 +58,26 @@ public enum LaneDraws {
 
     /// `rows` rows in groups of 8 (row 8g + ℓ from lane ℓ of group g), into x [n][stride] (row r of feature i
     /// at x[i·stride + r], `stride` at least `rows` rounded up to a multiple of 8) from row 0; rows
-    /// `rows ..< zeroedUpTo` are zero (`zeroedUpTo` at most `stride`). Call it with a constant `signed`:
+    /// `rows ..< zeroedUpTo` are zero (`zeroedUpTo` at most `stride`). Compiled once for each `signed`:
     /// tested per feature, it was one of the ~28 instructions of a 5-feature draw.
     @_transparent
     public static func rows(_ rows: Int, features n: Int, thresholds: UnsafePointer<Int32>, inverseThresholds: UnsafePointer<Float>,
                             signed: Bool, into x: UnsafeMutablePointer<Float>, stride: Int, zeroedUpTo padded: Int,
                             state: inout State) {
+        if signed {
+            fill(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: true, into: x,
+                 stride: stride, zeroedUpTo: padded, state: &state)
+        } else {
+            fill(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: false, into: x,
+                 stride: stride, zeroedUpTo: padded, state: &state)
+        }
+    }
+
+    /// `rows` with `signed` a constant at each call.
+    @usableFromInline @_transparent
+    static func fill(_ rows: Int, features n: Int, thresholds: UnsafePointer<Int32>, inverseThresholds: UnsafePointer<Float>,
+                     signed: Bool, into x: UnsafeMutablePointer<Float>, stride: Int, zeroedUpTo padded: Int,
+                     state: inout State) {
         // A local copy of the state: through `inout` it went to memory and back between groups, a store-to-load
         // round trip on the draws' dependency chain (docs/performance.md#whole-job-third-pass).
         var s = state
@@ -95,12 +110,7 @@ extension WideKernels {
     public static func drawLaneRows(_ rows: Int, features n: Int, thresholds: UnsafePointer<Int32>,
                                     inverseThresholds: UnsafePointer<Float>, signed: Bool, into x: UnsafeMutablePointer<Float>,
                                     stride: Int, zeroedUpTo padded: Int, state: inout LaneDraws.State) {
-        if signed {
-            LaneDraws.rows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: true,
-                           into: x, stride: stride, zeroedUpTo: padded, state: &state)
-        } else {
-            LaneDraws.rows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: false,
-                           into: x, stride: stride, zeroedUpTo: padded, state: &state)
-        }
+        LaneDraws.rows(rows, features: n, thresholds: thresholds, inverseThresholds: inverseThresholds, signed: signed,
+                       into: x, stride: stride, zeroedUpTo: padded, state: &state)
     }
 }

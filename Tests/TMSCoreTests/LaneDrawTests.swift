@@ -4,14 +4,16 @@ import Testing
 // The lane draws of dense batches (`LaneRandomStream.drawRows`): every value against its definition, drawn
 // from a second stream one `nextTopBits` at a time, and the AVX-512 copy against the AVX2 one, bit for bit.
 
+/// The presence probabilities of the test samplers' features, cycling through five values.
+private func probabilities(_ n: Int) -> [Float] { (0..<n).map { [1, 0.5, 0.05, 0.3, 0.9][$0 % 5] } }
+
 /// `drawRows` on the given copy into a buffer of `features` × `stride` filled with NaN: the buffer and the
 /// stream's next value afterwards (where the draws left it).
 private func drawn(rows: Int, features n: Int, stride: Int, zeroedUpTo padded: Int, signed: Bool, seed: UInt64,
                    wide: Bool) -> (x: [Float], after: SIMD8<UInt32>) {
     var rng = RandomStream(seed: seed)
     var lanes = LaneRandomStream(seededBy: &rng)
-    let probabilities: [Float] = (0..<n).map { [1, 0.5, 0.05, 0.3, 0.9][$0 % 5] }
-    let thresholds = probabilities.map { LaneRandomStream.threshold(probability: $0) }
+    let thresholds = probabilities(n).map { LaneRandomStream.threshold(probability: $0) }
     let inverse = thresholds.map { Float(1 / Double($0)) }
     var x = [Float](repeating: .nan, count: n * stride)
     lanes.drawRows(rows, features: n, thresholds: thresholds, inverseThresholds: inverse, signed: signed, into: &x,
@@ -25,13 +27,13 @@ func laneRowsAreTheirDefinition(rows: Int, features n: Int, stride: Int, padded:
         let (x, after) = drawn(rows: rows, features: n, stride: stride, zeroedUpTo: padded, signed: signed, seed: 5, wide: false)
         var rng = RandomStream(seed: 5)
         var reference = LaneRandomStream(seededBy: &rng)
-        let probabilities: [Float] = (0..<n).map { [1, 0.5, 0.05, 0.3, 0.9][$0 % 5] }
+        let p = probabilities(n)
         var expected = [Float](repeating: .nan, count: n * stride)
         let groups = (rows + 7) / 8
         for g in 0..<groups {
             for i in 0..<n {
                 let u = reference.nextTopBits()
-                let t = LaneRandomStream.threshold(probability: probabilities[i])
+                let t = LaneRandomStream.threshold(probability: p[i])
                 for l in 0..<8 {
                     // Present iff u < T; magnitude u · (1/T) in Float, · 2 − 1 when signed; the padded lanes of
                     // the last group are zero.
