@@ -1,3 +1,4 @@
+import Foundation
 import TMSCore
 
 /// How one instance's batches are drawn and how the pass reads them, decided once per instance (when its
@@ -29,6 +30,12 @@ import TMSCore
 ///   1.48 → 1.35 s at p = 0.01 (the rows on 16 lanes; the same, 1.80 → 1.84, on 8), and 1.98 → 2.28 at
 ///   p = 0.02, which the rule leaves on the general kernels; 100→20 takes 1.70 → 0.89 s at p = 0.01 and
 ///   2.19 → 1.35 s at p = 0.03.
+/// - `gramPairChunks`: on the Gram path, A = Σ x δᵀ is added up over several chunks at once when one chunk's
+///   non-zeros are expected to reach at least half of A's rows (1 − (1 − p)^rows ≥ 0.5): each such chunk
+///   would load and store most of A (n²·4 bytes, 640 KB at n = 400) once more. As many chunks as keep their δ
+///   within 800 KB, so that δ, A and G stay in a 2 MB L2. T (400→30 × 8, p = 0.01, 4 chunks a group): whole
+///   process 3.77–3.84 → 3.64–3.71 s; 400→30 at p = 0.002 (23 % of A per chunk) grouped lost 6 %, at 0.005
+///   it was even (docs/performance.md#a-over-several-chunks). Any grouping gives the same bits.
 struct BatchPlan: Sendable, Equatable {
     /// How the sampler draws a batch (this decides the values a seed gives).
     enum Drawing: Sendable, Equatable {
@@ -57,6 +64,8 @@ struct BatchPlan: Sendable, Equatable {
     /// Whether CSR passes take the Gram path: y = act(G x + b) with G = WᵀW, and ∂W = W (A + Aᵀ) with
     /// A = Σ_rows x δᵀ, in place of h = W x, y = act(Wᵀh + b) and the output backward (docs/models.md#gram-path).
     let gramProducts: Bool
+    /// Chunks whose δ the Gram path keeps before adding their rows' x δᵀ into A (1: every chunk on its own).
+    let gramPairChunks: Int
 
     /// The drawing for independent or paired features with these probabilities.
     static func drawing(distribution: FeatureDistribution, probability: [Float]) -> Drawing {
@@ -82,6 +91,18 @@ struct BatchPlan: Sendable, Equatable {
         gramProducts = model.isTied && !model.hasHiddenReLU && !tiny && drawing == .skips && !denseTrainingBatches
             && Self.gramPays(featureCount: n, hiddenCount: m, batchSize: batchSize,
                              nonZerosPerRow: Double(uniformProbability ?? 1) * Double(n))
+        gramPairChunks = gramProducts ? Self.gramPairChunks(featureCount: n, batchSize: batchSize,
+                                                            probability: Double(uniformProbability ?? 1)) : 1
+    }
+
+    /// The chunks per addition into A on the Gram path (see the type's notes): more than one only when a
+    /// chunk's non-zeros are expected to touch at least half of A's rows, then as many as keep their δ
+    /// within 800 KB, at most the batch's chunks.
+    static func gramPairChunks(featureCount n: Int, batchSize B: Int, probability p: Double) -> Int {
+        let rows = InstanceState.chunkRows(batchSize: B, featureCount: n)
+        guard 1 - Foundation.pow(1 - p, Double(rows)) >= 0.5 else { return 1 }
+        let chunks = (B + rows - 1) / rows, bytesPerChunk = rows * roundUp(n, toMultipleOf: 16) * 4
+        return max(1, min(chunks, 819_200 / bytesPerChunk))
     }
 
     /// Whether the Gram path costs less than the general kernels for a tied n→m model on batches of

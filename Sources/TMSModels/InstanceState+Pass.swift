@@ -62,10 +62,17 @@ extension InstanceState {
             for c in 0..<chunkCount(batchSize: B) {
                 let grads = computeGradients ? ws.gradients : nil
                 if gramPass {
+                    // δ of `plan.gramPairChunks` chunks side by side, then their rows' x δᵀ into A at once.
                     let span = ChunkSpan(chunk: c, chunkRows: chunkRows, batchSize: B, featureCount: n)
-                    ws.prepareGramBuffers()
-                    total += gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: grads, deltas: ws.gramDeltas!,
-                                       pairs: pairSums, workspace: ws)
+                    let group = plan.gramPairChunks, slot = c % group
+                    ws.prepareGramBuffers(chunks: group)
+                    total += gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: grads,
+                                       deltas: ws.gramDeltas! + slot * chunkRows * nPad, pairs: nil, workspace: ws)
+                    if computeGradients && (slot == group - 1 || c == chunkCount(batchSize: B) - 1) {
+                        let r0 = (c - slot) * chunkRows
+                        accumulatePairs(csr!.rows(from: r0), rows: span.r0 + span.rows - r0, deltas: ws.gramDeltas!,
+                                        into: pairSums!, workspace: ws)
+                    }
                 } else {
                     total += runChunk(c, batchSize: B, inputsDense: inputsDense, paths: paths, gradientBlock: grads,
                                       workspace: ws, csr: csr)

@@ -25,11 +25,13 @@ final class PassWorkspace: @unchecked Sendable {
     var lastDeltaCount = 0
     /// The Gram path's row target [nPad], zero between rows (InstanceState+Gram.swift).
     let gramTarget: UnsafeMutablePointer<Float>
-    /// The Gram path's chunk buffers (`prepareGramBuffers`): δ of the chunk's rows [rows][nPad], and its
-    /// non-zero inputs grouped by feature (`pairStart` [n + 2], `pairRow` and `pairValue` [n·rows]).
+    /// The Gram path's chunk buffers (`prepareGramBuffers`), for `gramChunks` chunks (`BatchPlan.gramPairChunks`):
+    /// δ of their rows [chunks·rows][nPad], and their non-zero inputs grouped by feature (`pairStart` [n + 2],
+    /// `pairRow` and `pairValue` [n·rows·chunks]).
     private(set) var gramDeltas: UnsafeMutablePointer<Float>?
     private(set) var pairStart, pairRow: UnsafeMutablePointer<Int32>?
     private(set) var pairValue: UnsafeMutablePointer<Float>?
+    private var gramChunks = 0
     /// A dense batch [n][denseStride] for the instances a training worker steps (when they sample densely and
     /// are not drawn chunk by chunk).
     let batch: UnsafeMutablePointer<Float>?
@@ -92,11 +94,14 @@ final class PassWorkspace: @unchecked Sendable {
         if training { prepareGeneralBuffers() }
     }
 
-    /// Allocates the Gram path's chunk buffers (once).
-    func prepareGramBuffers() {
-        guard gramDeltas == nil else { return }
-        let nPad = roundUp(n, toMultipleOf: 16), entries = max(1, n * rows)
-        gramDeltas = .allocate(capacity: rows * nPad)
+    /// Allocates the Gram path's buffers for `chunks` chunks (once, or again for more chunks than before: the
+    /// instances a worker steps may group different numbers of chunks).
+    func prepareGramBuffers(chunks: Int = 1) {
+        guard chunks > gramChunks else { return }
+        gramDeltas?.deallocate(); pairStart?.deallocate(); pairRow?.deallocate(); pairValue?.deallocate()
+        gramChunks = chunks
+        let nPad = roundUp(n, toMultipleOf: 16), entries = max(1, n * rows * chunks)
+        gramDeltas = .allocate(capacity: rows * chunks * nPad)
         pairStart = .allocate(capacity: n + 2)
         pairRow = .allocate(capacity: entries)
         pairValue = .allocate(capacity: entries)

@@ -37,6 +37,14 @@ import TMSCore
     #expect(!gram(.reluOutput, 400, 30, p: 0.02) && !gram(.reluOutput, 100, 20, p: 0.049))
     #expect(!gram(.reluOutput, 400, 30, batch: 64, p: 0.002) && !gram(.reluOutput, 400, 30, .lanes, p: 0.002))
     #expect(!tiny.gramProducts && !abs.gramProducts && !gram(.reluHidden, 400, 30, p: 0.002))
+    // A over several chunks: 400→30 (chunks of 128 rows, 204,800 bytes of δ each) at p = 0.01 touches
+    // 1 − 0.99^128 = 72 % of A per chunk, so 4 chunks (819,200 bytes) a group; at p = 0.005 47 %, at 0.002
+    // 23 %: one. 100→20 at p = 0.01 (512-row chunks, 229,376 bytes): the batch's 2. Off the Gram path: 1.
+    func pairChunks(_ n: Int, _ m: Int, p: Float) -> Int {
+        BatchPlan(model: .reluOutput, featureCount: n, hiddenCount: m, batchSize: 1024, drawing: .skips, uniformProbability: p).gramPairChunks
+    }
+    #expect(large.gramPairChunks == 4 && pairChunks(400, 30, p: 0.005) == 1 && pairChunks(400, 30, p: 0.002) == 1)
+    #expect(pairChunks(100, 20, p: 0.01) == 2 && pairChunks(400, 30, p: 0.02) == 1 && tiny.gramPairChunks == 1)
     // No output ReLU: every δ is non-zero, never sparse; pairs are CSR.
     let linear = BatchPlan(model: .linear, featureCount: 20, hiddenCount: 5, batchSize: 1024, drawing: .pairs, uniformProbability: nil)
     #expect(linear.denseOutputGradientDensity == 0 && !linear.denseTrainingBatches)
