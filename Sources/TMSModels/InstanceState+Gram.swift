@@ -40,11 +40,10 @@ extension InstanceState {
     }
 
     /// One chunk on the Gram path, rows of `csr` (the chunk's rows 0..<span.rows). Returns the chunk's
-    /// Σ_rows Σ_i I_i (x′_i − t_i)². With `grads` (zeroed here): ∂b into its bias part, δ of row r into
-    /// `deltas` + r·nPad and, with `pairs`, A += x δᵀ over the chunk's rows (`accumulatePairs`).
+    /// Σ_rows Σ_i I_i (x′_i − t_i)². With `grads` (zeroed here): ∂b into its bias part and δ of row r into
+    /// `deltas` + r·nPad, for the callers' `accumulatePairs` (A += x δᵀ, over one chunk or several).
     func gramChunk(_ span: ChunkSpan, csr: CSRView, gradientBlock grads: UnsafeMutablePointer<Float>?,
-                   deltas: UnsafeMutablePointer<Float>, pairs: UnsafeMutablePointer<Float>?,
-                   workspace ws: PassWorkspace) -> Double {
+                   deltas: UnsafeMutablePointer<Float>, workspace ws: PassWorkspace) -> Double {
         grads?.update(repeating: 0, count: gradientCount)
         let gradBias = grads.map { $0 + n * mPad }
         let (loss, nonZero) = Kernels.gramRows(relu: model.hasOutputReLU, rows: span.rows, rowStart: csr.rowStart,
@@ -52,7 +51,6 @@ extension InstanceState {
                                                bias: bias, importance: importance, scale2: span.scale2,
                                                target: ws.gramTarget, deltas: deltas, gradBias: gradBias)
         ws.lastDeltaCount = nonZero
-        if let pairs, grads != nil { accumulatePairs(csr, rows: span.rows, deltas: deltas, into: pairs, workspace: ws) }
         return loss
     }
 

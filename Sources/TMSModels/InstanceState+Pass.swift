@@ -67,7 +67,7 @@ extension InstanceState {
                     let group = plan.gramPairChunks, slot = c % group
                     ws.prepareGramBuffers(chunks: group)
                     total += gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: grads,
-                                       deltas: ws.gramDeltas! + slot * chunkRows * nPad, pairs: nil, workspace: ws)
+                                       deltas: ws.gramDeltas! + slot * chunkRows * nPad, workspace: ws)
                     if computeGradients && (slot == group - 1 || c == chunkCount(batchSize: B) - 1) {
                         let r0 = (c - slot) * chunkRows
                         accumulatePairs(csr!.rows(from: r0), rows: span.r0 + span.rows - r0, deltas: ws.gramDeltas!,
@@ -133,8 +133,7 @@ extension InstanceState {
                 precondition(gramIsCurrent, "a split Gram pass needs G of the current weights")
                 let span = ChunkSpan(chunk: c, chunkRows: chunkRows, batchSize: B, featureCount: n)
                 chunkLosses[c] = gramChunk(span, csr: csr!.rows(from: span.r0), gradientBlock: block,
-                                           deltas: splitDeltas! + span.r0 * nPad, pairs: nil,
-                                           workspace: workspace)
+                                           deltas: splitDeltas! + span.r0 * nPad, workspace: workspace)
             } else {
                 chunkLosses[c] = runChunk(c, batchSize: B, inputsDense: inputsDense, paths: .automatic,
                                           gradientBlock: block, workspace: workspace, csr: csr)
