@@ -8,10 +8,11 @@ import TMSCore
 // in place of the decode, the output backward and the input backward (3·n·m FMAs per row). G costs n²·m
 // FMAs per update and W (A + Aᵀ) n²·m per batch: the path pays when rows are sparse and batches long
 // (`BatchPlan.gramPays`). Rows are taken one at a time, row-major (`Kernels.gramRows`): y, the target and δ
-// of a row stay in L1; A is summed per chunk with the non-zeros grouped by feature (`Kernels.gramPairs`).
+// of a row stay in L1; A is summed per chunk, or per group of chunks (`BatchPlan.gramPairChunks`), with the
+// non-zeros grouped by feature (`Kernels.gramPairs`).
 //
 // Bits: every A[i][j] gets one FMA per row with x_i ≠ 0, in batch order, whether one worker passes the
-// batch (`pass`, A accumulated chunk by chunk) or several share it (each chunk keeps its rows' δ in
+// batch (`pass`, A accumulated chunk by chunk or group by group) or several share it (each chunk keeps its rows' δ in
 // `splitDeltas`; `finishSplitPass` sums A from them). ∂b and the loss are summed per chunk and the chunks in
 // order, as on the other paths.
 
@@ -57,11 +58,11 @@ extension InstanceState {
     /// A += Σ_r x_r δ_rᵀ over rows 0..<rows of `csr`, δ_r at `deltas` + r·nPad. The non-zeros are grouped
     /// by feature (rows in order within a feature), then `Kernels.gramPairs` takes A in blocks of 64
     /// columns: a block of A's row i is loaded once, gets one FMA per non-zero of feature i in row order,
-    /// and is stored once, while the block's δ columns (rows × 256 bytes) stay in L1. Every A[i][j] gets the
-    /// FMAs of its rows in increasing order, so the bits are the same for any grouping of rows into calls.
+    /// and is stored once, while the block's δ columns (rows × 256 bytes) stay in L1 or L2. Every A[i][j] gets
+    /// the FMAs of its rows in increasing order, so the bits are the same for any grouping of rows into calls.
     func accumulatePairs(_ csr: CSRView, rows: Int, deltas: UnsafePointer<Float>, into A: UnsafeMutablePointer<Float>,
                          workspace ws: PassWorkspace) {
-        ws.prepareGramBuffers()
+        ws.prepareGramBuffers(chunks: (rows + chunkRows - 1) / chunkRows)  // room for every non-zero of the rows
         let start = ws.pairStart!, entryRow = ws.pairRow!, entryValue = ws.pairValue!, N = nPad
         start.update(repeating: 0, count: n + 2)
         for e in Int(csr.rowStart[0])..<Int(csr.rowStart[rows]) { start[Int(csr.columns[e]) &+ 2] &+= 1 }
@@ -77,7 +78,8 @@ extension InstanceState {
         Kernels.gramPairs(features: n, stride: N, start: start, entryRow: entryRow, entryValue: entryValue, deltas: deltas, into: A)
     }
 
-    /// A = Σ_rows x δᵀ of a split batch from its rows' δ (`splitDeltas`), chunk by chunk as `pass` sums it.
+    /// A = Σ_rows x δᵀ of a split batch from its rows' δ (`splitDeltas`), chunk by chunk (the same bits as
+    /// `pass`, which may sum several chunks at once).
     func sumGramPairsOfSplitBatch(_ csr: CSRView, rows B: Int) {
         let A = pairSums!, ws = defaultWorkspace
         A.update(repeating: 0, count: n * nPad)
